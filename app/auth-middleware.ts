@@ -1,0 +1,99 @@
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { Logger } from '../common/log.js';
+import type { Refresh } from './refresh.js';
+import { isExpired, shouldRenew } from './renewal.js';
+import type { AuthSession } from './session.js';
+import { type LogoutStore, isLoggedOut } from './store/logout-store.js';
+import type { RenewalStore } from './store/renewal-store.js';
+import type { TokenCookie } from './token-cookie.js';
+
+export interface AuthContext {
+  user: Record<string, unknown>;
+  idToken: string;
+  accessToken: string;
+  issuedAt: number;
+  expiresAt: number;
+  renewals: number;
+  sid?: string;
+}
+
+declare global {
+  // eslint-disable-next-line @typescript-eslint/no-namespace
+  namespace Express {
+    interface Request {
+      /** Set when the request carries a valid, unexpired auth cookie (renewed if it was past half-life). */
+      auth?: AuthContext;
+    }
+  }
+}
+
+export interface AuthMiddlewareOptions {
+  cookie: TokenCookie;
+  refresh: Refresh;
+  renewals: RenewalStore;
+  logouts: LogoutStore;
+  now: () => number;
+  logger: Logger;
+}
+
+function toContext({ claims, idToken, accessToken, issuedAt, expiresAt, renewals, sid }: AuthSession): AuthContext {
+  return { user: claims, idToken, accessToken, issuedAt, expiresAt, renewals, sid };
+}
+
+/**
+ * Reads the auth cookie on every request and renews the tokens at or past half-life.
+ * Mount it before the routes that need `req.auth`; it never rejects a request itself.
+ */
+export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger }: AuthMiddlewareOptions): RequestHandler[] {
+  const renew = async (req: Request, session: AuthSession): Promise<AuthSession | undefined> => {
+    try {
+      const outcome = await renewals.renew(session.refreshToken!, session.expiresAt, () => refresh(session));
+      if (outcome.kind === 'renewed') {
+        cookie.write(req, outcome.session);
+        return outcome.session;
+      }
+      if (outcome.kind === 'refused') {
+        logger.info('session ended: refresh refused', { reason: outcome.reason, sub: session.claims.sub });
+        cookie.clear(req);
+        return undefined;
+      }
+    } catch (error) {
+      logger.error('renewal store failed', { error });
+    }
+    return session;
+  };
+
+  const attach = async (req: Request, res: Response, next: NextFunction) => {
+    let session = cookie.read(req);
+    if (!session) {
+      if (req.session?.t !== undefined) cookie.clear(req);
+      return next();
+    }
+    const at = now();
+    // An unreachable logout store must not log everyone out: the IdP refuses the next renewal anyway.
+    const loggedOut = await isLoggedOut(logouts, session).catch((error: unknown) => {
+      logger.error('logout store failed', { error });
+      return false;
+    });
+    if (isExpired(at, session.expiresAt) || loggedOut) {
+      cookie.clear(req);
+      return next();
+    }
+    if (session.refreshToken && shouldRenew(at, session.issuedAt, session.expiresAt)) {
+      session = await renew(req, session);
+    }
+    if (session) {
+      req.auth = toContext(session);
+      res.locals.user = session.claims;
+    }
+    next();
+  };
+
+  return [cookie.middleware, attach];
+}
+
+/** For pages: anonymous visitors go to login and come back. */
+export const requireAuth: RequestHandler = (req, res, next) => {
+  if (req.auth) return next();
+  res.redirect(`/login?returnTo=${encodeURIComponent(req.originalUrl)}`);
+};

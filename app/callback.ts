@@ -1,0 +1,45 @@
+import type { RequestHandler } from 'express';
+import * as client from 'openid-client';
+import type { Logger } from '../common/log.js';
+import type { AppConfig } from './config.js';
+import { IdpUnavailableError, SignInError, isIdpUnavailable } from './errors.js';
+import type { IdpClient } from './idp-client.js';
+import { sessionFromTokens } from './session.js';
+import type { TokenCookie } from './token-cookie.js';
+import type { TransactionCookie } from './transaction.js';
+
+/** GET /signin-oidc: checks state, nonce, PKCE and the id token, then signs the visitor in. */
+export function callback(
+  config: AppConfig,
+  idp: IdpClient,
+  transactions: TransactionCookie,
+  cookie: TokenCookie,
+  now: () => number,
+  logger: Logger,
+): RequestHandler {
+  return async (req, res) => {
+    const transaction = transactions.read(req, now());
+    transactions.clear(res);
+    if (!transaction) throw new SignInError('This sign-in has expired or was already completed. Please sign in again.');
+    if (typeof req.query.error === 'string') {
+      throw new SignInError(`The identity provider did not sign you in (${req.query.error.slice(0, 64)}).`);
+    }
+    const configuration = await idp.configuration().catch((cause: unknown) => {
+      throw new IdpUnavailableError('The identity provider cannot be reached. Please try again shortly.', { cause });
+    });
+    try {
+      const tokens = await client.authorizationCodeGrant(configuration, new URL(req.originalUrl, config.baseUrl), {
+        pkceCodeVerifier: transaction.codeVerifier,
+        expectedState: transaction.state,
+        expectedNonce: transaction.nonce,
+        idTokenExpected: true,
+      });
+      cookie.write(req, sessionFromTokens(tokens, now()));
+    } catch (error) {
+      logger.warn('sign-in failed', { error });
+      if (isIdpUnavailable(error)) throw new IdpUnavailableError('The identity provider cannot be reached. Please try again shortly.', { cause: error });
+      throw new SignInError('The sign-in could not be completed. Please sign in again.', { cause: error });
+    }
+    res.redirect(transaction.returnTo);
+  };
+}

@@ -1,0 +1,29 @@
+/** Errors that end a request with a friendly page instead of a stack trace; `status` is what the visitor gets. */
+export class PageError extends Error {
+  override name = 'PageError';
+  readonly status: number = 400;
+}
+
+/** The visitor's sign-in attempt cannot be completed (bad state, replayed code, access denied…). */
+export class SignInError extends PageError {
+  override name = 'SignInError';
+}
+
+export class IdpUnavailableError extends PageError {
+  override name = 'IdpUnavailableError';
+  override readonly status = 502;
+}
+
+export class ForbiddenError extends PageError {
+  override name = 'ForbiddenError';
+  override readonly status = 403;
+}
+
+const UNAVAILABLE_CODES = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT']);
+
+/** Network failure, timeout or a 5xx: the IdP, not the visitor, is at fault (502 rather than 400). */
+export function isIdpUnavailable(error: unknown): boolean {
+  if (error instanceof TypeError) return true;
+  const { code, status, cause } = (error ?? {}) as { code?: string; status?: number; cause?: { status?: number } };
+  return UNAVAILABLE_CODES.has(code ?? '') || (status ?? cause?.status ?? 0) >= 500;
+}

@@ -1,0 +1,44 @@
+import type { RequestHandler } from 'express';
+import * as client from 'openid-client';
+import type { Logger } from '../common/log.js';
+import type { AppConfig } from './config.js';
+import { ForbiddenError } from './errors.js';
+import type { IdpClient } from './idp-client.js';
+import type { TokenCookie } from './token-cookie.js';
+
+/** CSRF defence for state-changing POSTs: the browser's Origin (or, failing that, Referer) must be ours. */
+export function sameOrigin(config: AppConfig): RequestHandler {
+  return (req, _res, next) => {
+    const source = req.get('origin') ?? req.get('referer');
+    let origin: string | undefined;
+    try {
+      origin = source ? new URL(source).origin : undefined;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== config.baseUrl.origin) throw new ForbiddenError('This request did not come from this site.');
+    next();
+  };
+}
+
+/** POST /logout: revoke the refresh token (RFC 7009), drop the cookie, end the IdP session too. */
+export function logout(config: AppConfig, idp: IdpClient, cookie: TokenCookie, logger: Logger): RequestHandler {
+  return async (req, res) => {
+    const session = cookie.read(req);
+    cookie.clear(req);
+    if (!session) return res.redirect(303, '/');
+    try {
+      const configuration = await idp.configuration();
+      if (session.refreshToken) await client.tokenRevocation(configuration, session.refreshToken, { token_type_hint: 'refresh_token' });
+      const endSession = client.buildEndSessionUrl(configuration, {
+        id_token_hint: session.idToken,
+        post_logout_redirect_uri: new URL('/', config.baseUrl).href,
+      });
+      res.redirect(303, endSession.href);
+    } catch (error) {
+      // The app session is over whatever the IdP says; the refresh token dies with its one-minute lifetime.
+      logger.warn('logout at the IdP failed', { error });
+      res.redirect(303, '/');
+    }
+  };
+}

@@ -1,0 +1,24 @@
+import * as client from 'openid-client';
+import type { Logger } from '../common/log.js';
+import type { IdpClient } from './idp-client.js';
+import { classifyRefreshFailure } from './renewal.js';
+import { type AuthSession, sessionFromTokens } from './session.js';
+import type { RenewalOutcome } from './store/renewal-store.js';
+
+export type Refresh = (session: AuthSession) => Promise<RenewalOutcome>;
+
+/** One refresh_token grant, its failures turned into outcomes: it never throws. */
+export function createRefresh(idp: IdpClient, now: () => number, logger: Logger): Refresh {
+  return async (session) => {
+    if (!session.refreshToken) return { kind: 'refused', reason: 'no refresh token' };
+    try {
+      const tokens = await client.refreshTokenGrant(await idp.configuration(), session.refreshToken);
+      return { kind: 'renewed', session: sessionFromTokens(tokens, now(), session) };
+    } catch (error) {
+      const kind = classifyRefreshFailure(error);
+      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      logger.warn('token refresh failed', { kind, reason, sub: session.claims.sub });
+      return { kind, reason };
+    }
+  };
+}

@@ -1,0 +1,57 @@
+import type { TokenEndpointResponse, TokenEndpointResponseHelpers } from 'openid-client';
+
+/** Everything the auth cookie carries, sealed. Times are epoch milliseconds of the app's clock. */
+export interface AuthSession {
+  idToken: string;
+  accessToken: string;
+  refreshToken?: string;
+  /** Display claims from the latest id token. */
+  claims: Record<string, unknown>;
+  issuedAt: number;
+  expiresAt: number;
+  renewals: number;
+  /** The IdP session id (`sid`), for logout. */
+  sid?: string;
+}
+
+export type Tokens = TokenEndpointResponse & TokenEndpointResponseHelpers;
+
+const DISPLAY_CLAIMS = ['sub', 'name', 'given_name', 'family_name', 'email', 'email_verified', 'role'] as const;
+
+export class MissingTokenError extends Error {
+  override name = 'MissingTokenError';
+}
+
+/** A session from a token response: on renewal `previous` supplies what the IdP did not send again. */
+export function sessionFromTokens(tokens: Tokens, now: number, previous?: AuthSession): AuthSession {
+  const idToken = tokens.id_token ?? previous?.idToken;
+  const expiresIn = tokens.expiresIn();
+  if (!idToken || !tokens.access_token || expiresIn === undefined) {
+    throw new MissingTokenError('token response lacks an id token, an access token or expires_in');
+  }
+  const idClaims = tokens.claims();
+  const claims = idClaims
+    ? Object.fromEntries(DISPLAY_CLAIMS.filter((name) => idClaims[name] !== undefined).map((name) => [name, idClaims[name]]))
+    : (previous?.claims ?? {});
+  return {
+    idToken,
+    accessToken: tokens.access_token,
+    refreshToken: tokens.refresh_token ?? previous?.refreshToken,
+    claims,
+    issuedAt: now,
+    expiresAt: now + expiresIn * 1000,
+    renewals: previous ? previous.renewals + 1 : 0,
+    sid: typeof idClaims?.sid === 'string' ? idClaims.sid : previous?.sid,
+  };
+}
+
+/** The shape check after decryption: sealed values are authentic, but may come from an older format. */
+export function isAuthSession(value: unknown): value is AuthSession {
+  const s = value as AuthSession;
+  return (
+    typeof s === 'object' && s !== null &&
+    typeof s.idToken === 'string' && typeof s.accessToken === 'string' &&
+    typeof s.issuedAt === 'number' && typeof s.expiresAt === 'number' &&
+    typeof s.renewals === 'number' && typeof s.claims === 'object' && s.claims !== null
+  );
+}
