@@ -1,0 +1,121 @@
+import path from 'node:path';
+import type { ClientMetadata, JWKS } from 'oidc-provider';
+import { type Env, ConfigError, readEnum, readInt, readList, readString, readUrl, requireSecrets } from '../common/env.js';
+import type { Level } from '../common/log.js';
+
+export const STORE_KINDS = ['sqlite', 'memory', 'redis'] as const;
+export type StoreKind = (typeof STORE_KINDS)[number];
+
+/** Lifetimes in seconds. `session` is the absolute cap: IdP session, grant and refresh-token chain. */
+export interface IdpTtl {
+  accessToken: number;
+  refreshToken: number;
+  idToken: number;
+  session: number;
+}
+
+export interface IdpConfig {
+  port: number;
+  /** Issuer identifier, without a trailing slash. */
+  issuer: string;
+  /** Signing keys, token store (SQLite) and accounts file live here. */
+  dataDir: string;
+  store: StoreKind;
+  redisUrl?: string;
+  /** Every Redis key starts with this, so several IdPs (or test runs) can share one Redis. */
+  redisPrefix: string;
+  /** First key signs the IdP cookies, all keys verify. */
+  cookieKeys: string[];
+  ttl: IdpTtl;
+  clients: ClientMetadata[];
+  accountsFile: string;
+  /** Private signing keys; when unset they are generated once and kept in `<dataDir>/jwks.json`. */
+  jwks?: JWKS;
+  logLevel: Level;
+}
+
+export interface ClientSettings {
+  appBaseUrl: string;
+  mvcSecret: string;
+  apiSecret: string;
+}
+
+const DAY = 24 * 3600;
+
+/** The two first-party clients: the BFF (`mvc`) and the API, which only introspects tokens. */
+export function defaultClients({ appBaseUrl, mvcSecret, apiSecret }: ClientSettings): ClientMetadata[] {
+  const base = appBaseUrl.replace(/\/$/, '');
+  return [
+    {
+      client_id: 'mvc',
+      client_secret: mvcSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [`${base}/signin-oidc`],
+      post_logout_redirect_uris: [`${base}/`],
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+    },
+    {
+      client_id: 'api',
+      client_secret: apiSecret,
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: [],
+      grant_types: [],
+      response_types: [],
+    },
+  ];
+}
+
+export function readIdpConfig(env: Env = process.env): IdpConfig {
+  const dataDir = readString(env, 'IDP_DATA_DIR', './data/idp');
+  const store = readEnum(env, 'IDP_STORE', STORE_KINDS, 'sqlite');
+  const redisUrl = env.REDIS_URL || undefined;
+  if (store === 'redis' && !redisUrl) throw new ConfigError('IDP_STORE=redis needs REDIS_URL');
+  const ttl = (name: string, fallback: number) => readInt(env, name, fallback, { min: 1, max: 30 * DAY });
+  return {
+    port: readInt(env, 'IDP_PORT', 4000, { min: 0, max: 65535 }),
+    issuer: readIssuer(env),
+    dataDir,
+    store,
+    redisUrl,
+    redisPrefix: readString(env, 'IDP_REDIS_PREFIX', 'idp:'),
+    cookieKeys: requireSecrets('IDP_COOKIE_KEYS', readList(env, 'IDP_COOKIE_KEYS', ['demo-idp-cookie-key-change-me-0001'])),
+    ttl: {
+      accessToken: ttl('IDP_ACCESS_TOKEN_TTL', 60),
+      refreshToken: ttl('IDP_REFRESH_TOKEN_TTL', 60),
+      idToken: ttl('IDP_ID_TOKEN_TTL', 60),
+      session: ttl('IDP_SESSION_TTL', 8 * 3600),
+    },
+    clients: defaultClients({
+      appBaseUrl: readUrl(env, 'APP_BASE_URL', 'http://localhost:3000').origin,
+      mvcSecret: readString(env, 'MVC_CLIENT_SECRET', 'mvc-demo-secret-change-me'),
+      apiSecret: readString(env, 'API_CLIENT_SECRET', 'api-demo-secret-change-me'),
+    }),
+    accountsFile: readString(env, 'IDP_ACCOUNTS_FILE', path.join(dataDir, 'accounts.json')),
+    jwks: readJwks(env),
+    logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+  };
+}
+
+function readIssuer(env: Env): string {
+  const url = readUrl(env, 'IDP_ISSUER', 'http://localhost:4000');
+  if (url.search || url.hash) throw new ConfigError('IDP_ISSUER must not have a query or fragment');
+  return url.href.replace(/\/$/, '');
+}
+
+/** IDP_JWKS: a private JWKS (`{"keys":[…]}`), for deployments that manage keys outside the data directory. */
+function readJwks(env: Env): JWKS | undefined {
+  const raw = env.IDP_JWKS;
+  if (!raw) return undefined;
+  let jwks: unknown;
+  try {
+    jwks = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('IDP_JWKS must be JSON: {"keys":[…private JWKs…]}');
+  }
+  const keys = (jwks as { keys?: unknown }).keys;
+  if (!Array.isArray(keys) || keys.length === 0 || !keys.every((key) => typeof key === 'object' && key !== null && 'd' in key)) {
+    throw new ConfigError('IDP_JWKS must list at least one private key (with "d")');
+  }
+  return jwks as JWKS;
+}

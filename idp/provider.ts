@@ -1,0 +1,109 @@
+import Provider, { type AdapterFactory, type Configuration, type JWKS, type KoaContextWithOIDC } from 'oidc-provider';
+import type { Logger } from '../common/log.js';
+import type { AccountStore } from './accounts.js';
+import type { IdpConfig } from './config.js';
+import { loadExistingGrant } from './consent.js';
+import { SIGNING_ALG } from './keys.js';
+import { renderView } from './views.js';
+
+export interface ProviderDeps {
+  adapter: AdapterFactory;
+  jwks: JWKS;
+  accounts: AccountStore;
+  logger: Logger;
+}
+
+/** Login pages expire quickly: an abandoned sign-in leaves nothing usable behind. */
+const INTERACTION_TTL = 10 * 60;
+const AUTHORIZATION_CODE_TTL = 60;
+
+/**
+ * Claims by scope. `role` rides with `profile` so the app's usual `openid profile email` request carries it,
+ * and the API's `profile` requirement covers it, with no extra scope to configure.
+ */
+export const CLAIMS = {
+  openid: ['sub'],
+  profile: ['name', 'given_name', 'family_name', 'role'],
+  email: ['email', 'email_verified'],
+};
+
+const epochSeconds = () => Math.floor(Date.now() / 1000);
+
+export function createProvider(config: IdpConfig, { adapter, jwks, accounts, logger }: ProviderDeps): Provider {
+  const cap = config.ttl.session;
+  // What is left of the absolute cap counted from `since`; at least 1 s, as oidc-provider requires.
+  const remainingOfCap = (since: number) => Math.max(1, since + cap - epochSeconds());
+
+  const configuration: Configuration = {
+    adapter,
+    clients: config.clients,
+    clientDefaults: { id_token_signed_response_alg: SIGNING_ALG },
+    // The code flow only: no implicit or hybrid responses, no unauthenticated clients.
+    responseTypes: ['code'],
+    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    jwks,
+    cookies: { keys: config.cookieKeys },
+    findAccount: accounts.findAccount,
+    claims: CLAIMS,
+    // Profile claims go into the id token too: the app shows them without a UserInfo call per refresh.
+    conformIdTokenClaims: false,
+    pkce: { required: () => true },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    loadExistingGrant,
+    // Without this, refresh tokens need offline_access *and* prompt=consent; our clients are first-party.
+    // They stay bound to the IdP session (oidc-provider's default without offline_access): signing out there ends them.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
+    // Every refresh rotates: a refresh token works once, and a reused one revokes the whole grant.
+    rotateRefreshToken: true,
+    ttl: {
+      AccessToken: config.ttl.accessToken,
+      IdToken: config.ttl.idToken,
+      AuthorizationCode: AUTHORIZATION_CODE_TTL,
+      // Sliding from each rotation, but never past the cap counted from the first refresh token of the chain.
+      RefreshToken: (_ctx, token) => Math.min(config.ttl.refreshToken, remainingOfCap(token.iiat ?? epochSeconds())),
+      Grant: cap,
+      Session: (_ctx, session) => remainingOfCap(session.loginTs ?? epochSeconds()),
+      Interaction: INTERACTION_TTL,
+    },
+    // Our clients are server-side: no browser calls the IdP's endpoints cross-origin.
+    clientBasedCORS: () => false,
+    features: {
+      devInteractions: { enabled: false },
+      revocation: {
+        enabled: true,
+        // Only the client a token was issued to may revoke it.
+        allowedPolicy: async (_ctx, client, token) => token.clientId === client.clientId,
+      },
+      introspection: {
+        enabled: true,
+        // Resource servers (the `api` client) introspect other clients' tokens; unauthenticated callers never do.
+        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+      },
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx, form) => html(ctx, await renderView('logout', { host: ctx.host, form })),
+        postLogoutSuccessSource: async (ctx) => {
+          const client = ctx.oidc.client?.clientName ?? ctx.oidc.client?.clientId;
+          html(ctx, await renderView('message', { heading: 'Signed out', message: client ? `You are signed out of ${client}.` : 'You are signed out.' }));
+        },
+      },
+    },
+    renderError: async (ctx, out) => {
+      html(ctx, await renderView('message', { heading: 'Sign-in problem', message: out.error_description ?? out.error, tone: 'error' }));
+    },
+  };
+
+  const provider = new Provider(config.issuer, configuration);
+  provider.on('server_error', (_ctx, error) => logger.error('oidc-provider server error', { error }));
+  provider.on('grant.error', (ctx, error) =>
+    logger.info('token request refused', { client: ctx.oidc.client?.clientId, error: error.error, reason: error.error_description }),
+  );
+  provider.on('grant.revoked', (_ctx, grantId) => logger.info('grant revoked', { grantId }));
+  return provider;
+}
+
+// oidc-provider's default pages carry inline styles and scripts, which our CSP refuses.
+function html(ctx: KoaContextWithOIDC, body: string) {
+  ctx.type = 'html';
+  ctx.body = body;
+}

@@ -1,0 +1,89 @@
+import { createHash } from 'node:crypto';
+import { type Adapter, type AdapterFactory, type AdapterPayload, errors } from 'oidc-provider';
+import type { StoreBackend, StoredEntry } from './backend.js';
+
+/** Expired entries are swept at most this often, piggybacking on writes. */
+export const PRUNE_INTERVAL_MS = 60_000;
+
+export function sha256(value: string): string {
+  return createHash('sha256').update(value).digest('hex');
+}
+
+/** oidc-provider hands the adapter raw token values as ids: only their hash is ever stored. */
+export function entryKey(kind: string, id: string): string {
+  return `${kind}:${sha256(id)}`;
+}
+
+/**
+ * The one oidc-provider adapter, over any backend. Entries found by uid or user code come back without `jti`:
+ * the raw id is not stored, and oidc-provider only reads those entries.
+ */
+export function createAdapterFactory(backend: StoreBackend, now: () => number = Date.now): AdapterFactory {
+  let lastPrune = -Infinity;
+  const pruneNowAndThen = async () => {
+    if (now() - lastPrune < PRUNE_INTERVAL_MS) return;
+    lastPrune = now();
+    await backend.prune(lastPrune);
+  };
+  const live = (entry: StoredEntry | undefined) => (entry && (entry.expiresAt === undefined || entry.expiresAt > now()) ? entry : undefined);
+
+  return (kind: string): Adapter => ({
+    async upsert(id, payload, expiresIn) {
+      await pruneNowAndThen();
+      await backend.put(entryKey(kind, id), toEntry(kind, id, payload, expiresIn === undefined ? undefined : now() + expiresIn * 1000));
+    },
+    async find(id) {
+      return toPayload(live(await backend.get(entryKey(kind, id))), id);
+    },
+    async findByUid(uid) {
+      return toPayload(live(await backend.getByIndex(kind, 'uid', sha256(uid))));
+    },
+    async findByUserCode(userCode) {
+      return toPayload(live(await backend.getByIndex(kind, 'userCode', sha256(userCode))));
+    },
+    async consume(id) {
+      const key = entryKey(kind, id);
+      if (await backend.consume(key, now())) return;
+      // A concurrent request used it after oidc-provider checked it: that is reuse too, so revoke the grant and
+      // refuse, as oidc-provider does when the reuse comes later. Of two racing refreshes, at most one wins.
+      const grantId = (await backend.get(key))?.grantId;
+      if (grantId) await backend.deleteByGrant(grantId);
+      throw new errors.InvalidGrant(`${kind} already used`);
+    },
+    async destroy(id) {
+      await backend.delete(entryKey(kind, id));
+    },
+    async revokeByGrantId(grantId) {
+      await backend.deleteByGrant(grantId, kind);
+    },
+  });
+}
+
+function toEntry(kind: string, id: string, payload: AdapterPayload, expiresAt: number | undefined): StoredEntry {
+  const { jti: _rawId, consumed, ...stored } = payload;
+  // Interactions copy the session id (the session cookie's value) into `session.cookie`; nothing reads it back.
+  if (stored.session) {
+    const { cookie: _sessionId, ...session } = stored.session;
+    stored.session = session;
+  }
+  return {
+    kind,
+    payload: stored,
+    grantId: kind === 'Grant' ? id : stored.grantId,
+    accountId: stored.accountId,
+    clientId: stored.clientId,
+    uid: stored.uid ? sha256(stored.uid) : undefined,
+    userCode: stored.userCode ? sha256(stored.userCode) : undefined,
+    expiresAt,
+    consumedAt: typeof consumed === 'number' ? consumed * 1000 : undefined,
+  };
+}
+
+function toPayload(entry: StoredEntry | undefined, id?: string): AdapterPayload | undefined {
+  if (!entry) return undefined;
+  return {
+    ...entry.payload,
+    ...(id === undefined ? {} : { jti: id }),
+    ...(entry.consumedAt === undefined ? {} : { consumed: Math.floor(entry.consumedAt / 1000) }),
+  };
+}

@@ -1,0 +1,20 @@
+import path from 'node:path';
+import { ConfigError } from '../../common/env.js';
+import type { IdpConfig } from '../config.js';
+import type { StoreBackend } from './backend.js';
+import { createMemoryBackend } from './memory.js';
+import { createRedisBackend } from './redis.js';
+import { createSqliteBackend } from './sqlite.js';
+
+/** The backend `IDP_STORE` names. The IdP and the operator CLI open the same one. */
+export function openStore(config: Pick<IdpConfig, 'store' | 'dataDir' | 'redisUrl' | 'redisPrefix'>): StoreBackend {
+  switch (config.store) {
+    case 'memory':
+      return createMemoryBackend();
+    case 'sqlite':
+      return createSqliteBackend(path.join(config.dataDir, 'oidc.sqlite'));
+    case 'redis':
+      if (!config.redisUrl) throw new ConfigError('IDP_STORE=redis needs REDIS_URL');
+      return createRedisBackend(config.redisUrl, config.redisPrefix);
+  }
+}

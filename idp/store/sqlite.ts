@@ -1,0 +1,114 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { DatabaseSync, type SQLOutputValue } from 'node:sqlite';
+import type { StoreBackend, StoredEntry } from './backend.js';
+
+const SCHEMA = `
+  CREATE TABLE IF NOT EXISTS oidc_entries (
+    key         TEXT PRIMARY KEY,  -- <kind>:<sha256(id)>
+    kind        TEXT NOT NULL,
+    payload     TEXT NOT NULL,     -- JSON, without raw ids
+    grant_id    TEXT,
+    account_id  TEXT,
+    client_id   TEXT,
+    uid         TEXT,              -- sha256 of the Session uid
+    user_code   TEXT,              -- sha256 of a device flow user code
+    created_at  INTEGER NOT NULL,  -- epoch ms, first write
+    expires_at  INTEGER,           -- epoch ms
+    consumed_at INTEGER            -- epoch ms
+  ) STRICT;
+  CREATE INDEX IF NOT EXISTS oidc_entries_grant ON oidc_entries (grant_id);
+  CREATE INDEX IF NOT EXISTS oidc_entries_uid ON oidc_entries (kind, uid);
+  CREATE INDEX IF NOT EXISTS oidc_entries_user_code ON oidc_entries (kind, user_code);
+  CREATE INDEX IF NOT EXISTS oidc_entries_account ON oidc_entries (account_id, kind);
+  CREATE INDEX IF NOT EXISTS oidc_entries_expiry ON oidc_entries (expires_at);
+`;
+
+type Row = Record<string, SQLOutputValue>;
+
+/** A file next to the signing keys; WAL lets the operator CLI write while the IdP runs. */
+export function createSqliteBackend(file: string): StoreBackend {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const db = new DatabaseSync(file);
+  db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
+  db.exec(SCHEMA);
+
+  const columns = 'key, kind, payload, grant_id, account_id, client_id, uid, user_code, created_at, expires_at, consumed_at';
+  const sql = {
+    put: db.prepare(`
+      INSERT INTO oidc_entries (${columns})
+      VALUES (:key, :kind, :payload, :grantId, :accountId, :clientId, :uid, :userCode, :createdAt, :expiresAt, :consumedAt)
+      ON CONFLICT (key) DO UPDATE SET
+        kind = excluded.kind, payload = excluded.payload, grant_id = excluded.grant_id, account_id = excluded.account_id,
+        client_id = excluded.client_id, uid = excluded.uid, user_code = excluded.user_code,
+        expires_at = excluded.expires_at, consumed_at = excluded.consumed_at`),
+    get: db.prepare(`SELECT ${columns} FROM oidc_entries WHERE key = ?`),
+    byUid: db.prepare(`SELECT ${columns} FROM oidc_entries WHERE kind = ? AND uid = ?`),
+    byUserCode: db.prepare(`SELECT ${columns} FROM oidc_entries WHERE kind = ? AND user_code = ?`),
+    consume: db.prepare('UPDATE oidc_entries SET consumed_at = ? WHERE key = ? AND consumed_at IS NULL'),
+    delete: db.prepare('DELETE FROM oidc_entries WHERE key = ?'),
+    deleteGrant: db.prepare('DELETE FROM oidc_entries WHERE grant_id = :grantId AND (:kind IS NULL OR kind = :kind)'),
+    accountGrants: db.prepare("SELECT grant_id FROM oidc_entries WHERE account_id = ? AND kind = 'Grant'"),
+    prune: db.prepare('DELETE FROM oidc_entries WHERE expires_at <= ?'),
+  };
+
+  return {
+    async put(key, entry) {
+      sql.put.run({
+        key,
+        kind: entry.kind,
+        payload: JSON.stringify(entry.payload),
+        grantId: entry.grantId ?? null,
+        accountId: entry.accountId ?? null,
+        clientId: entry.clientId ?? null,
+        uid: entry.uid ?? null,
+        userCode: entry.userCode ?? null,
+        createdAt: Date.now(),
+        expiresAt: entry.expiresAt ?? null,
+        consumedAt: entry.consumedAt ?? null,
+      });
+    },
+    async get(key) {
+      return toEntry(sql.get.get(key));
+    },
+    async getByIndex(kind, index, hash) {
+      return toEntry((index === 'uid' ? sql.byUid : sql.byUserCode).get(kind, hash));
+    },
+    async consume(key, at) {
+      return sql.consume.run(at, key).changes === 1;
+    },
+    async delete(key) {
+      sql.delete.run(key);
+    },
+    async deleteByGrant(grantId, kind) {
+      return Number(sql.deleteGrant.run({ grantId, kind: kind ?? null }).changes);
+    },
+    async grantIdsForAccount(accountId) {
+      return sql.accountGrants.all(accountId).map((row) => String(row.grant_id));
+    },
+    async prune(now) {
+      return Number(sql.prune.run(now).changes);
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
+
+const text = (value: SQLOutputValue | undefined) => (typeof value === 'string' ? value : undefined);
+const integer = (value: SQLOutputValue | undefined) => (typeof value === 'number' ? value : undefined);
+
+function toEntry(row: Row | undefined): StoredEntry | undefined {
+  if (!row) return undefined;
+  return {
+    kind: String(row.kind),
+    payload: JSON.parse(String(row.payload)),
+    grantId: text(row.grant_id),
+    accountId: text(row.account_id),
+    clientId: text(row.client_id),
+    uid: text(row.uid),
+    userCode: text(row.user_code),
+    expiresAt: integer(row.expires_at),
+    consumedAt: integer(row.consumed_at),
+  };
+}

@@ -1,0 +1,54 @@
+import { describe, expect, test } from '@jest/globals';
+import { ConfigError } from '../../common/env.js';
+import { readIdpConfig } from '../../idp/config.js';
+
+describe('readIdpConfig', () => {
+  test('safe demo defaults', () => {
+    const config = readIdpConfig({});
+    expect(config).toMatchObject({
+      port: 4000,
+      issuer: 'http://localhost:4000',
+      dataDir: './data/idp',
+      store: 'sqlite',
+      accountsFile: 'data/idp/accounts.json',
+      ttl: { accessToken: 60, refreshToken: 60, idToken: 60, session: 8 * 3600 },
+    });
+    expect(config.clients.map((client) => client.client_id)).toEqual(['mvc', 'api']);
+    expect(config.clients[0]).toMatchObject({
+      client_secret: 'mvc-demo-secret-change-me',
+      token_endpoint_auth_method: 'client_secret_basic',
+      redirect_uris: ['http://localhost:3000/signin-oidc'],
+      post_logout_redirect_uris: ['http://localhost:3000/'],
+      grant_types: ['authorization_code', 'refresh_token'],
+    });
+  });
+
+  test('reads the environment', () => {
+    const config = readIdpConfig({
+      IDP_PORT: '4100',
+      IDP_ISSUER: 'https://id.example.com/',
+      IDP_STORE: 'redis',
+      REDIS_URL: 'redis://cache:6379',
+      IDP_ACCESS_TOKEN_TTL: '30',
+      APP_BASE_URL: 'https://app.example.com',
+      MVC_CLIENT_SECRET: 'another-secret-value',
+    });
+    expect(config).toMatchObject({ port: 4100, issuer: 'https://id.example.com', store: 'redis', redisUrl: 'redis://cache:6379' });
+    expect(config.ttl.accessToken).toBe(30);
+    expect(config.clients[0]).toMatchObject({ client_secret: 'another-secret-value', redirect_uris: ['https://app.example.com/signin-oidc'] });
+  });
+
+  test.each([
+    [{ IDP_PORT: '99999' }, /IDP_PORT/],
+    [{ IDP_PORT: 'four' }, /IDP_PORT/],
+    [{ IDP_COOKIE_KEYS: 'short' }, /IDP_COOKIE_KEYS/],
+    [{ IDP_STORE: 'postgres' }, /IDP_STORE/],
+    [{ IDP_STORE: 'redis' }, /REDIS_URL/],
+    [{ IDP_ISSUER: 'not a url' }, /IDP_ISSUER/],
+    [{ IDP_REFRESH_TOKEN_TTL: '0' }, /IDP_REFRESH_TOKEN_TTL/],
+    [{ IDP_JWKS: '{"keys":[{"kty":"EC"}]}' }, /IDP_JWKS/],
+  ])('rejects %j with a ConfigError', (env, message) => {
+    expect(() => readIdpConfig(env)).toThrow(ConfigError);
+    expect(() => readIdpConfig(env)).toThrow(message);
+  });
+});
