@@ -1,0 +1,247 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import request from 'supertest';
+import { callEndpoint, introspect, startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { authCookieOf, openAuthCookie, signIn, startTestApp, switchableFetch, testClock } from '../helpers/app.js';
+
+let idp: TestIdp;
+const apps: { close(): Promise<void> }[] = [];
+
+beforeAll(async () => {
+  idp = await startTestIdp();
+});
+afterAll(async () => {
+  await idp.close();
+});
+afterEach(async () => {
+  await Promise.all(apps.splice(0).map((app) => app.close()));
+});
+
+async function bff(options: Parameters<typeof startTestApp>[1] = {}) {
+  const started = await startTestApp(idp, options);
+  apps.push(started);
+  return started;
+}
+
+const expiresOf = (header: string | true | undefined) => new Date(String(header)).getTime();
+
+describe('login and pages', () => {
+  test('login as bob/secret, then About shows his claims and the UserInfo answer', async () => {
+    const { app } = await bff();
+    const { cookie, response } = await signIn(app);
+    expect(response.headers.location).toBe('/about');
+    const about = await request(app).get('/about').set('Cookie', cookie.pair);
+    expect(about.status).toBe(200);
+    expect(about.text).toContain('Bob');
+    expect(about.text).toContain('bob@example.com');
+    expect(about.text).toMatch(/<pre id="userinfo">[^<]*&#34;sub&#34;/);
+  });
+
+  test('the auth cookie is encrypted, HttpOnly, SameSite=Lax, Path=/, and expires with the access token', async () => {
+    const clock = testClock();
+    const { app } = await bff({ clock });
+    const { cookie } = await signIn(app);
+    expect(cookie.attributes).toMatchObject({ httponly: true, samesite: 'lax', path: '/' });
+    expect(cookie.attributes.secure).toBeUndefined();
+    expect(Math.abs(expiresOf(cookie.attributes.expires) - (clock.now() + 60_000))).toBeLessThanOrEqual(1000);
+    const session = openAuthCookie(cookie.value)!;
+    expect(session.expiresAt).toBe(clock.now() + 60_000);
+    const raw = Buffer.from(cookie.value, 'base64').toString('utf8');
+    expect(raw).not.toContain(session.accessToken);
+    expect(raw).not.toContain(session.refreshToken!);
+    expect(raw).not.toContain('bob@example.com');
+  });
+
+  test('anonymous About redirects to login and back', async () => {
+    const { app } = await bff();
+    const res = await request(app).get('/about');
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe('/login?returnTo=%2Fabout');
+  });
+
+  test('home is public and tells whether you are signed in', async () => {
+    const { app } = await bff();
+    expect((await request(app).get('/')).text).toContain('You are not signed in');
+    const { cookie } = await signIn(app);
+    expect((await request(app).get('/').set('Cookie', cookie.pair)).text).toContain('You are signed in as');
+  });
+
+  test('an absolute returnTo falls back to / (no open redirect)', async () => {
+    const { app } = await bff();
+    for (const target of ['https://evil.example/', '//evil.example/x']) {
+      const { response } = await signIn(app, target);
+      expect(response.headers.location).toBe('/');
+    }
+  });
+
+  test('helmet headers and a CSP without inline script', async () => {
+    const { app } = await bff();
+    const res = await request(app).get('/');
+    expect(res.headers['content-security-policy']).toContain("script-src 'self'");
+    expect(res.headers['content-security-policy']).not.toContain('unsafe-inline\';script');
+    expect(res.headers['x-content-type-options']).toBe('nosniff');
+  });
+});
+
+describe('renewal', () => {
+  test('before half-life: no refresh and no Set-Cookie', async () => {
+    const clock = testClock();
+    const { app } = await bff({ clock });
+    const { cookie } = await signIn(app);
+    const before = idp.refreshCalls();
+    clock.advance(29_000);
+    const res = await request(app).get('/about').set('Cookie', cookie.pair);
+    expect(res.status).toBe(200);
+    expect(res.headers['set-cookie']).toBeUndefined();
+    expect(idp.refreshCalls()).toBe(before);
+  });
+
+  test('past half-life: exactly one refresh and a cookie expiring with the new access token', async () => {
+    const clock = testClock();
+    const { app } = await bff({ clock });
+    const { cookie } = await signIn(app);
+    const before = idp.refreshCalls();
+    clock.advance(31_000);
+    const res = await request(app).get('/about').set('Cookie', cookie.pair);
+    expect(res.status).toBe(200);
+    expect(idp.refreshCalls()).toBe(before + 1);
+    const renewed = authCookieOf(res)!;
+    expect(Math.abs(expiresOf(renewed.attributes.expires) - (clock.now() + 60_000))).toBeLessThanOrEqual(1000);
+    const session = openAuthCookie(renewed.value)!;
+    expect(session).toMatchObject({ issuedAt: clock.now(), expiresAt: clock.now() + 60_000, renewals: 1 });
+    expect(session.refreshToken).not.toBe(openAuthCookie(cookie.value)!.refreshToken);
+    expect(res.text).toContain('<dd id="renewals">1</dd>');
+  });
+
+  test('IdP unreachable past half-life: 200 with the old cookie kept; the next request renews once it is back', async () => {
+    const clock = testClock();
+    const network = switchableFetch();
+    const { app } = await bff({ clock, deps: { fetch: network.fetch } });
+    const { cookie } = await signIn(app);
+    clock.advance(40_000);
+    network.setDown(true);
+    const during = await request(app).get('/about').set('Cookie', cookie.pair);
+    expect(during.status).toBe(200);
+    expect(during.headers['set-cookie']).toBeUndefined();
+    network.setDown(false);
+    clock.advance(5_000);
+    const after = await request(app).get('/about').set('Cookie', cookie.pair);
+    expect(after.status).toBe(200);
+    expect(openAuthCookie(authCookieOf(after)!.value)!.renewals).toBe(1);
+  });
+
+  test('a revoked grant ends the session at the next renewal', async () => {
+    const clock = testClock();
+    const { app } = await bff({ clock });
+    const { cookie } = await signIn(app);
+    const { refreshToken } = openAuthCookie(cookie.value)!;
+    expect((await callEndpoint(idp, 'revocation_endpoint', { token: refreshToken!, token_type_hint: 'refresh_token' })).status).toBe(200);
+    clock.advance(31_000);
+    const res = await request(app).get('/about').set('Cookie', cookie.pair);
+    expect(res.status).toBe(302);
+    expect(res.headers.location).toBe('/login?returnTo=%2Fabout');
+    expect(authCookieOf(res)!.value).toBe('');
+  });
+
+  test('a replayed cookie past its expiry is anonymous, even if the browser kept it', async () => {
+    const clock = testClock();
+    const { app } = await bff({ clock });
+    const { cookie } = await signIn(app);
+    clock.advance(60_000);
+    const res = await request(app).get('/about').set('Cookie', cookie.pair);
+    expect(res.status).toBe(302);
+    expect((await request(app).get('/').set('Cookie', cookie.pair)).text).toContain('You are not signed in');
+  });
+
+  test('session-cookie mode: no Expires, the same expiry enforced from inside the cookie', async () => {
+    const clock = testClock();
+    const { app } = await bff({ clock, config: { cookieMode: 'session' } });
+    const { cookie } = await signIn(app);
+    expect(cookie.attributes.expires).toBeUndefined();
+    expect(cookie.attributes['max-age']).toBeUndefined();
+    clock.advance(31_000);
+    const renewed = authCookieOf(await request(app).get('/about').set('Cookie', cookie.pair))!;
+    expect(renewed.attributes.expires).toBeUndefined();
+    clock.advance(60_000);
+    expect((await request(app).get('/about').set('Cookie', renewed.pair)).status).toBe(302);
+  });
+});
+
+describe('bad input', () => {
+  test.each([
+    ['garbage', 'auth=not-base64-at-all!!'],
+    ['base64 JSON without a sealed value', `auth=${Buffer.from('{"x":1}').toString('base64')}`],
+    ['sealed value tampered', `auth=${Buffer.from('{"t":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}').toString('base64')}`],
+    ['JSON null', `auth=${Buffer.from('null').toString('base64')}`],
+  ])('%s cookie: anonymous, never a 500', async (_name, header) => {
+    const { app } = await bff();
+    expect((await request(app).get('/about').set('Cookie', header)).status).toBe(302);
+    expect((await request(app).get('/').set('Cookie', header)).status).toBe(200);
+  });
+
+  test('a cookie sealed with another key is anonymous', async () => {
+    const { app } = await bff();
+    const { cookie } = await signIn(app);
+    const { app: other } = await bff({ config: { cookieKeys: ['another-cookie-key-00000001'] } });
+    expect((await request(other).get('/about').set('Cookie', cookie.pair)).status).toBe(302);
+  });
+});
+
+describe('callback errors are friendly pages', () => {
+  test('error=access_denied → 400', async () => {
+    const { app } = await bff();
+    const start = await request(app).get('/login');
+    const tx = authCookieOf(start, 'auth.tx')!;
+    const res = await request(app).get('/signin-oidc?error=access_denied&state=x').set('Cookie', tx.pair);
+    expect(res.status).toBe(400);
+    expect(res.text).toContain('access_denied');
+  });
+
+  test('bad state → 400; missing transaction cookie → 400; replayed code → 400', async () => {
+    const { app } = await bff();
+    const { callbackUrl, transaction } = await signIn(app);
+    const replay = await request(app).get(callbackUrl.pathname + callbackUrl.search).set('Cookie', transaction.pair);
+    expect(replay.status).toBe(400);
+    const noTx = await request(app).get(callbackUrl.pathname + callbackUrl.search);
+    expect(noTx.status).toBe(400);
+    const start = await request(app).get('/login');
+    const tx = authCookieOf(start, 'auth.tx')!;
+    const badState = await request(app).get('/signin-oidc?code=abc&state=wrong').set('Cookie', tx.pair);
+    expect(badState.status).toBe(400);
+    expect(badState.text).not.toMatch(/at .*\.ts:\d+/);
+  });
+
+  test('IdP down: the app still starts; login answers 502 and works once the IdP is back', async () => {
+    const network = switchableFetch();
+    network.setDown(true);
+    const { app } = await bff({ deps: { fetch: network.fetch } });
+    expect((await request(app).get('/')).status).toBe(200);
+    expect((await request(app).get('/login')).status).toBe(502);
+    network.setDown(false);
+    expect((await request(app).get('/login')).status).toBe(302);
+  });
+});
+
+describe('logout', () => {
+  test('revokes the refresh token, clears the cookie and ends the IdP session', async () => {
+    const { app, config } = await bff();
+    const { cookie } = await signIn(app);
+    const { refreshToken, idToken } = openAuthCookie(cookie.value)!;
+    const res = await request(app).post('/logout').set('Cookie', cookie.pair).set('Origin', config.baseUrl.origin);
+    expect(res.status).toBe(303);
+    const endSession = new URL(res.headers.location!);
+    expect(endSession.origin).toBe(new URL(idp.url).origin);
+    expect(endSession.searchParams.get('id_token_hint')).toBe(idToken);
+    expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe('http://localhost:3000/');
+    expect(authCookieOf(res)!.value).toBe('');
+    const introspection = await introspect(idp, refreshToken!);
+    expect(introspection.body.active).toBe(false);
+  });
+
+  test('a cross-site POST is refused with 403', async () => {
+    const { app } = await bff();
+    const { cookie } = await signIn(app);
+    expect((await request(app).post('/logout').set('Cookie', cookie.pair).set('Origin', 'https://evil.example')).status).toBe(403);
+    expect((await request(app).post('/logout').set('Cookie', cookie.pair)).status).toBe(403);
+    expect((await request(app).get('/about').set('Cookie', cookie.pair)).status).toBe(200);
+  });
+});

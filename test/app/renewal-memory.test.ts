@@ -1,0 +1,64 @@
+import { describe, expect, test } from '@jest/globals';
+import { createMemoryRenewalStore } from '../../app/store/renewal-memory.js';
+import type { RenewalOutcome } from '../../app/store/renewal-store.js';
+import type { AuthSession } from '../../app/session.js';
+
+const session = (n: number): AuthSession => ({
+  idToken: `id-${n}`, accessToken: `at-${n}`, refreshToken: `rt-${n}`, claims: { sub: 'bob' },
+  issuedAt: 0, expiresAt: 60_000, renewals: n,
+});
+
+function deferred<T>() {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
+describe('memory renewal store', () => {
+  test('concurrent renewals of one token share a single refresh', async () => {
+    const store = createMemoryRenewalStore(() => 0);
+    const gate = deferred<RenewalOutcome>();
+    let calls = 0;
+    const refresh = () => { calls++; return gate.promise; };
+    const all = Promise.all(Array.from({ length: 20 }, () => store.renew('rt-0', 60_000, refresh)));
+    gate.resolve({ kind: 'renewed', session: session(1) });
+    const outcomes = await all;
+    expect(calls).toBe(1);
+    expect(new Set(outcomes.map((o) => (o.kind === 'renewed' ? o.session.accessToken : o.kind)))).toEqual(new Set(['at-1']));
+  });
+
+  test('a stale token gets the stored outcome until its cookie expires, then nothing is kept', async () => {
+    let now = 0;
+    const store = createMemoryRenewalStore(() => now);
+    let calls = 0;
+    const refresh = async (): Promise<RenewalOutcome> => { calls++; return { kind: 'renewed', session: session(calls) }; };
+    await store.renew('rt-0', 60_000, refresh);
+    now = 32_000;
+    const again = await store.renew('rt-0', 60_000, refresh);
+    expect(calls).toBe(1);
+    expect(again).toEqual({ kind: 'renewed', session: session(1) });
+    now = 60_000;
+    await store.renew('rt-other', 120_000, refresh);
+    expect(store.size).toBe(1);
+  });
+
+  test('transient failures are shared by waiters but not kept', async () => {
+    const store = createMemoryRenewalStore(() => 0);
+    let calls = 0;
+    const refresh = async (): Promise<RenewalOutcome> => { calls++; return { kind: 'transient', reason: 'down' }; };
+    const [a, b] = await Promise.all([store.renew('rt-0', 60_000, refresh), store.renew('rt-0', 60_000, refresh)]);
+    expect(a).toEqual({ kind: 'transient', reason: 'down' });
+    expect(b).toEqual(a);
+    await store.renew('rt-0', 60_000, refresh);
+    expect(calls).toBe(2);
+  });
+
+  test('refusals are kept: a stale cookie does not ask the IdP again', async () => {
+    const store = createMemoryRenewalStore(() => 0);
+    let calls = 0;
+    const refresh = async (): Promise<RenewalOutcome> => { calls++; return { kind: 'refused', reason: 'invalid_grant' }; };
+    await store.renew('rt-0', 60_000, refresh);
+    expect(await store.renew('rt-0', 60_000, refresh)).toEqual({ kind: 'refused', reason: 'invalid_grant' });
+    expect(calls).toBe(1);
+  });
+});

@@ -1,0 +1,44 @@
+import { describe, expect, test } from '@jest/globals';
+import { createSealer } from '../../app/sealed.js';
+
+const OLD = 'old-cookie-key-0123456789';
+const NEW = 'new-cookie-key-0123456789';
+
+describe('sealer', () => {
+  test('round-trips a value and hides it', () => {
+    const sealer = createSealer([OLD], 'auth-cookie');
+    const sealed = sealer.seal({ accessToken: 'secret-access-token' });
+    expect(sealed).not.toContain('secret-access-token');
+    expect(Buffer.from(sealed, 'base64url').toString('latin1')).not.toContain('secret-access-token');
+    expect(sealer.open(sealed)).toEqual({ accessToken: 'secret-access-token' });
+  });
+
+  test('every bit flip is rejected', () => {
+    const sealer = createSealer([OLD], 'auth-cookie');
+    const sealed = sealer.seal({ a: 1 });
+    for (let i = 0; i < sealed.length; i++) {
+      const flipped = sealed.slice(0, i) + (sealed[i] === 'A' ? 'B' : 'A') + sealed.slice(i + 1);
+      expect(sealer.open(flipped)).toBeUndefined();
+    }
+  });
+
+  test('garbage, truncation and other purposes are rejected', () => {
+    const sealer = createSealer([OLD], 'auth-cookie');
+    const sealed = sealer.seal({ a: 1 });
+    expect(sealer.open('')).toBeUndefined();
+    expect(sealer.open('not a sealed value at all, just text')).toBeUndefined();
+    expect(sealer.open(sealed.slice(0, -3))).toBeUndefined();
+    expect(createSealer([OLD], 'transaction').open(sealed)).toBeUndefined();
+  });
+
+  test('key rotation: new key first still opens old values; dropping the old key retires them', () => {
+    const before = createSealer([OLD], 'auth-cookie').seal({ v: 'before' });
+    const rotated = createSealer([NEW, OLD], 'auth-cookie');
+    expect(rotated.open(before)).toEqual({ v: 'before' });
+    const after = rotated.seal({ v: 'after' });
+    expect(createSealer([OLD], 'auth-cookie').open(after)).toBeUndefined();
+    const retired = createSealer([NEW], 'auth-cookie');
+    expect(retired.open(before)).toBeUndefined();
+    expect(retired.open(after)).toEqual({ v: 'after' });
+  });
+});

@@ -1,0 +1,91 @@
+import request, { type Response } from 'supertest';
+import type { Express } from 'express';
+import type { CustomFetch } from 'openid-client';
+import { type AppConfig, readAppConfig } from '../../app/config.js';
+import { type AppDeps, type BffApp, createApp } from '../../app/index.js';
+import { createSealer } from '../../app/sealed.js';
+import type { AuthSession } from '../../app/session.js';
+import { silentLogger } from '../../common/log.js';
+import { clientSecret, signInAtIdp, type TestIdp } from './idp.js';
+
+export const COOKIE_KEYS = ['test-cookie-key-0000000001'];
+
+/** The app's injected clock: tests move time instead of waiting. */
+export function testClock(start = Date.now()) {
+  let now = start;
+  return { now: () => now, advance: (ms: number) => void (now += ms) };
+}
+export type TestClock = ReturnType<typeof testClock>;
+
+/** A fetch that can be cut off like a dead network, failing the way undici does. */
+export function switchableFetch() {
+  let down = false;
+  const fetchFn: CustomFetch = (url, options) => {
+    if (down) return Promise.reject(new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED') }));
+    return fetch(url, options as RequestInit);
+  };
+  return { fetch: fetchFn, setDown: (value: boolean) => void (down = value) };
+}
+
+export function testAppConfig(idp: TestIdp, overrides: Partial<AppConfig> = {}): AppConfig {
+  const config = readAppConfig({
+    IDP_ISSUER: idp.url,
+    MVC_CLIENT_SECRET: clientSecret(idp, 'mvc'),
+    APP_COOKIE_KEYS: COOKIE_KEYS.join(','),
+    API_BASE_URL: 'http://127.0.0.1:9',
+    APP_IDP_TIMEOUT_MS: '2000',
+    LOG_LEVEL: 'error',
+  });
+  return { ...config, ...overrides };
+}
+
+export async function startTestApp(idp: TestIdp, { clock = testClock(), config = {}, deps = {} }: { clock?: TestClock; config?: Partial<AppConfig>; deps?: AppDeps } = {}) {
+  const appConfig = testAppConfig(idp, config);
+  const bff: BffApp = await createApp(appConfig, { now: clock.now, logger: silentLogger, ...deps });
+  return { ...bff, config: appConfig, clock };
+}
+
+export interface SetCookie {
+  name: string;
+  value: string;
+  attributes: Record<string, string | true>;
+  /** `name=value`, ready for a Cookie header. */
+  pair: string;
+}
+
+export function setCookies(res: Response): SetCookie[] {
+  const header = res.headers['set-cookie'] as unknown as string[] | undefined;
+  return (header ?? []).map((line) => {
+    const [pair, ...rest] = line.split(';').map((part) => part.trim());
+    const eq = pair!.indexOf('=');
+    const attributes = Object.fromEntries(
+      rest.map((attr) => {
+        const i = attr.indexOf('=');
+        return i < 0 ? [attr.toLowerCase(), true] : [attr.slice(0, i).toLowerCase(), attr.slice(i + 1)];
+      }),
+    );
+    return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), attributes, pair: pair! };
+  });
+}
+
+export function authCookieOf(res: Response, name = 'auth'): SetCookie | undefined {
+  return setCookies(res).find((cookie) => cookie.name === name);
+}
+
+/** Reads what the browser could not: the sealed session inside an auth cookie value. */
+export function openAuthCookie(value: string, keys = COOKIE_KEYS): AuthSession | undefined {
+  const { t } = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as { t: string };
+  return createSealer(keys, 'auth-cookie').open(t) as AuthSession | undefined;
+}
+
+/** The whole browser dance: /login → IdP login as bob → /signin-oidc. Returns the auth cookie. */
+export async function signIn(app: Express, returnTo = '/about', credentials?: { username: string; password: string }) {
+  const start = await request(app).get(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+  if (start.status !== 302) throw new Error(`/login answered ${start.status}`);
+  const transaction = setCookies(start).find((cookie) => cookie.name === 'auth.tx')!;
+  const callbackUrl = await signInAtIdp(start.headers.location!, credentials);
+  const done = await request(app).get(callbackUrl.pathname + callbackUrl.search).set('Cookie', transaction.pair);
+  const cookie = authCookieOf(done);
+  if (done.status !== 302 || !cookie) throw new Error(`/signin-oidc answered ${done.status}: ${done.text.slice(0, 200)}`);
+  return { cookie, response: done, transaction, callbackUrl };
+}
