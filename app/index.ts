@@ -65,6 +65,8 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
   app.use(
     helmet({
       contentSecurityPolicy: { directives: { 'form-action': ["'self'", config.issuer.origin], 'style-src': ["'self'"] } },
+      // `no-referrer` would make Chrome send `Origin: null` on our own form posts, failing the logout CSRF check.
+      referrerPolicy: { policy: 'same-origin' },
     }),
   );
   app.get('/healthz', (_req, res) => {

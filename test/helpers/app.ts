@@ -5,8 +5,9 @@ import { type AppConfig, readAppConfig } from '../../app/config.js';
 import { type AppDeps, type BffApp, createApp } from '../../app/index.js';
 import { createSealer } from '../../app/sealed.js';
 import type { AuthSession } from '../../app/session.js';
+import { tokenCookieName } from '../../app/token-cookie.js';
 import { silentLogger } from '../../common/log.js';
-import { clientSecret, signInAtIdp, type TestIdp } from './idp.js';
+import { type Credentials, clientSecret, signInAtIdp, type TestIdp } from './idp.js';
 
 export const COOKIE_KEYS = ['test-cookie-key-0000000001'];
 
@@ -61,7 +62,10 @@ export function setCookies(res: Response): SetCookie[] {
     const attributes = Object.fromEntries(
       rest.map((attr) => {
         const i = attr.indexOf('=');
-        return i < 0 ? [attr.toLowerCase(), true] : [attr.slice(0, i).toLowerCase(), attr.slice(i + 1)];
+        if (i < 0) return [attr.toLowerCase(), true];
+        const key = attr.slice(0, i).toLowerCase();
+        // SameSite's value is case-insensitive and the two cookie libraries in play spell it differently.
+        return [key, key === 'samesite' ? attr.slice(i + 1).toLowerCase() : attr.slice(i + 1)];
       }),
     );
     return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), attributes, pair: pair! };
@@ -78,14 +82,15 @@ export function openAuthCookie(value: string, keys = COOKIE_KEYS): AuthSession |
   return createSealer(keys, 'auth-cookie').open(t) as AuthSession | undefined;
 }
 
-/** The whole browser dance: /login → IdP login as bob → /signin-oidc. Returns the auth cookie. */
-export async function signIn(app: Express, returnTo = '/about', credentials?: { username: string; password: string }) {
-  const start = await request(app).get(`/login?returnTo=${encodeURIComponent(returnTo)}`);
+/** The whole browser dance: /login → IdP login as bob → /signin-oidc. Returns the auth cookie. `secure`: as if behind a TLS terminator. */
+export async function signIn(app: Express, returnTo = '/about', { credentials, secure = false }: { credentials?: Credentials; secure?: boolean } = {}) {
+  const get = (path: string) => request(app).get(path).set(secure ? { 'X-Forwarded-Proto': 'https' } : {});
+  const start = await get(`/login?returnTo=${encodeURIComponent(returnTo)}`);
   if (start.status !== 302) throw new Error(`/login answered ${start.status}`);
-  const transaction = setCookies(start).find((cookie) => cookie.name === 'auth.tx')!;
+  const transaction = setCookies(start).find((cookie) => cookie.name === tokenCookieName(secure, 'auth.tx'))!;
   const callbackUrl = await signInAtIdp(start.headers.location!, credentials);
-  const done = await request(app).get(callbackUrl.pathname + callbackUrl.search).set('Cookie', transaction.pair);
-  const cookie = authCookieOf(done);
+  const done = await get(callbackUrl.pathname + callbackUrl.search).set('Cookie', transaction.pair);
+  const cookie = authCookieOf(done, tokenCookieName(secure));
   if (done.status !== 302 || !cookie) throw new Error(`/signin-oidc answered ${done.status}: ${done.text.slice(0, 200)}`);
   return { cookie, response: done, transaction, callbackUrl };
 }
