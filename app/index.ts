@@ -64,7 +64,9 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
   app.set('view engine', 'ejs');
   app.use(
     helmet({
-      contentSecurityPolicy: { directives: { 'form-action': ["'self'", config.issuer.origin], 'style-src': ["'self'"] } },
+      contentSecurityPolicy: {
+        directives: { 'form-action': ["'self'", config.issuer.origin], 'style-src': ["'self'"], 'upgrade-insecure-requests': secure ? [] : null },
+      },
       // `no-referrer` would make Chrome send `Origin: null` on our own form posts, failing the logout CSRF check.
       referrerPolicy: { policy: 'same-origin' },
     }),

@@ -1,16 +1,10 @@
-import { ConfigError } from '../common/env.js';
+/** `npm run app`: the BFF on its own. */
+import { serve } from '../common/serve.js';
 import { readAppConfig } from './config.js';
 import { createApp } from './index.js';
 
-try {
+serve('app', async () => {
   const config = readAppConfig();
   const { app, close } = await createApp(config);
-  const server = app.listen(config.port, () => console.log(`app listening on ${config.baseUrl.href} (port ${config.port})`));
-  const stop = () => server.close(() => void close().then(() => process.exit(0)));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  console.error(`app: invalid configuration: ${error.message}`);
-  process.exit(1);
-}
+  return { handler: app, port: config.port, banner: `listening on ${config.baseUrl.href} (renewals ${config.redisUrl ? 'shared on Redis' : 'in-process'})`, close };
+});

@@ -63,7 +63,6 @@ suite('in a real browser (10-second tokens)', () => {
     expect(after.expires).toBeGreaterThan(before.expires + TTL / 2 - 1);
     expect(await page.textContent('#renewals')).toBe('1');
     await page.screenshot({ path: `${ARTIFACTS}/about-after-renewal.png`, fullPage: true });
-    await page.screenshot({ path: 'docs/about.png', fullPage: true });
   }, 30_000);
 
   test('idle past expiry: About sends you to the IdP, whose live session signs you straight back in', async () => {

@@ -21,14 +21,19 @@ async function appFor(idp: TestIdp, options: Parameters<typeof startTestApp>[1] 
   return app;
 }
 
+/** bob signed in, then the network to the IdP cut. */
+async function signedInThenIdpDown() {
+  const clock = testClock();
+  const network = switchableFetch();
+  const { app } = await appFor(await idpFor(), { clock, deps: { fetch: network.fetch } });
+  const { cookie } = await signIn(app);
+  network.setDown(true);
+  return { app, clock, network, cookie };
+}
+
 describe('IdP outages', () => {
   test('down from half-life until shortly before expiry: 200s throughout, renewal resumes when it is back', async () => {
-    const idp = await idpFor();
-    const clock = testClock();
-    const network = switchableFetch();
-    const { app } = await appFor(idp, { clock, deps: { fetch: network.fetch } });
-    const { cookie } = await signIn(app);
-    network.setDown(true);
+    const { app, clock, network, cookie } = await signedInThenIdpDown();
     for (let at = 30_000; at < 58_000; at += 4_000) {
       clock.advance(at === 30_000 ? 30_000 : 4_000);
       const res = await request(app).get('/about').set('Cookie', cookie.pair);
@@ -42,12 +47,7 @@ describe('IdP outages', () => {
   });
 
   test('down until the cookie expires: only then the login page', async () => {
-    const idp = await idpFor();
-    const clock = testClock();
-    const network = switchableFetch();
-    const { app } = await appFor(idp, { clock, deps: { fetch: network.fetch } });
-    const { cookie } = await signIn(app);
-    network.setDown(true);
+    const { app, clock, network, cookie } = await signedInThenIdpDown();
     clock.advance(59_000);
     expect((await request(app).get('/about').set('Cookie', cookie.pair)).status).toBe(200);
     clock.advance(1_000);
