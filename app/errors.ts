@@ -2,6 +2,7 @@
 export class PageError extends Error {
   override name = 'PageError';
   readonly status: number = 400;
+  readonly heading: string = 'Sign-in problem';
 }
 
 /** The visitor's sign-in attempt cannot be completed (bad state, replayed code, access denied…). */
@@ -14,9 +15,11 @@ export class IdpUnavailableError extends PageError {
   override readonly status = 502;
 }
 
+/** A state-changing request from another site. */
 export class ForbiddenError extends PageError {
   override name = 'ForbiddenError';
   override readonly status = 403;
+  override readonly heading = 'Not allowed';
 }
 
 const UNAVAILABLE_CODES = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT']);
