@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import { type KeyObject, createCipheriv, createDecipheriv, createHash, createSecretKey, hkdfSync, randomBytes } from 'node:crypto';
 
 /**
  * AES-256-GCM sealing with a key list: the first key seals, any key opens.
@@ -16,12 +16,13 @@ const KID_CHARS = 8;
 
 export interface Key {
   kid: string;
-  key: Buffer;
+  /** A KeyObject, not a Buffer: Node would otherwise import the raw key again on every cipher (≈ 3× slower). */
+  key: KeyObject;
 }
 
 export function sealingKey(secret: string, purpose: string): Key {
-  const key = Buffer.from(hkdfSync('sha256', secret, 'oidc-bff', purpose, 32));
-  return { kid: createHash('sha256').update(key).digest('base64url').slice(0, KID_CHARS), key };
+  const raw = Buffer.from(hkdfSync('sha256', secret, 'oidc-bff', purpose, 32));
+  return { kid: createHash('sha256').update(raw).digest('base64url').slice(0, KID_CHARS), key: createSecretKey(raw) };
 }
 
 export function sealWith({ kid, key }: Key, value: unknown): string {
