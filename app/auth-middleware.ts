@@ -44,17 +44,17 @@ function toContext({ claims, idToken, accessToken, issuedAt, expiresAt, renewals
  * Reads the auth cookie on every request and renews the tokens at or past half-life.
  * Mount it before the routes that need `req.auth`; it never rejects a request itself.
  */
-export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger }: AuthMiddlewareOptions): RequestHandler[] {
-  const renew = async (req: Request, session: AuthSession): Promise<AuthSession | undefined> => {
+export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger }: AuthMiddlewareOptions): RequestHandler {
+  const renew = async (req: Request, res: Response, session: AuthSession): Promise<AuthSession | undefined> => {
     try {
       const outcome = await renewals.renew(session.refreshToken!, session.expiresAt, () => refresh(session));
       if (outcome.kind === 'renewed') {
-        cookie.write(req, outcome.session);
+        cookie.write(req, res, outcome.session);
         return outcome.session;
       }
       if (outcome.kind === 'refused') {
         logger.info('session ended: refresh refused', { reason: outcome.reason, sub: session.claims.sub });
-        cookie.clear(req);
+        cookie.clear(req, res);
         return undefined;
       }
     } catch (error) {
@@ -66,7 +66,7 @@ export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger
   const attach = async (req: Request, res: Response, next: NextFunction) => {
     let session = cookie.read(req);
     if (!session) {
-      if (req.session?.t !== undefined) cookie.clear(req);
+      if (cookie.sent(req)) cookie.clear(req, res);
       return next();
     }
     const at = now();
@@ -76,11 +76,11 @@ export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger
       return false;
     });
     if (isExpired(at, session.expiresAt) || loggedOut) {
-      cookie.clear(req);
+      cookie.clear(req, res);
       return next();
     }
     if (session.refreshToken && shouldRenew(at, session.issuedAt, session.expiresAt)) {
-      session = await renew(req, session);
+      session = await renew(req, res, session);
     }
     if (session) {
       req.auth = toContext(session);
@@ -89,7 +89,7 @@ export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger
     next();
   };
 
-  return [cookie.middleware, attach];
+  return attach;
 }
 
 /** For pages: anonymous visitors go to login and come back. */

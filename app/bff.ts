@@ -52,7 +52,12 @@ export async function createBffAuth(config: AppConfig, deps: BffDeps = {}): Prom
   // The lock outlives the refresh call's timeout, so a slow IdP cannot let a second refresh through.
   const renewals = deps.renewals ?? (redis ? await createRedisRenewalStore(redis, { lockTtlMs: 2 * config.idpTimeoutMs + 1000, now }) : createMemoryRenewalStore(now));
   const logouts = deps.logouts ?? (redis ? createRedisLogoutStore(redis) : createMemoryLogoutStore(now));
-  const cookie = createTokenCookie({ secure, mode: config.cookieMode, sealer: createSealer(config.cookieKeys, 'auth-cookie') });
+  const cookie = createTokenCookie({
+    secure,
+    mode: config.cookieMode,
+    sealer: createSealer(config.cookieKeys, 'auth-cookie'),
+    cacheEntries: config.cookieCacheEntries,
+  });
   const transactions = createTransactionCookie(secure, createSealer(config.cookieKeys, 'transaction'));
 
   const router = Router();

@@ -34,7 +34,7 @@ export function callback(
         expectedNonce: transaction.nonce,
         idTokenExpected: true,
       });
-      cookie.write(req, sessionFromTokens(tokens, now()));
+      cookie.write(req, res, sessionFromTokens(tokens, now()));
     } catch (error) {
       logger.warn('sign-in failed', { error });
       if (isIdpUnavailable(error)) throw new IdpUnavailableError('The identity provider cannot be reached. Please try again shortly.', { cause: error });

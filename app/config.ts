@@ -15,6 +15,8 @@ export interface AppConfig {
   /** First key encrypts, every key decrypts: put a new key first to rotate, drop the old one to retire it. */
   cookieKeys: string[];
   cookieMode: CookieMode;
+  /** Recently opened auth cookies kept decrypted in memory, so a repeated cookie skips AES-GCM (0 turns it off). */
+  cookieCacheEntries: number;
   /** The one API the BFF calls and proxies `/bff/api/*` to. */
   apiUrl: URL;
   /** Timeout of every call to the IdP; the renewal lock outlives it. */
@@ -43,6 +45,7 @@ export function readAppConfig(env: Env = process.env): AppConfig {
     scope: readString(env, 'APP_SCOPE', 'openid profile email offline_access'),
     cookieKeys: requireSecrets('APP_COOKIE_KEYS', readList(env, 'APP_COOKIE_KEYS', ['demo-cookie-key-change-me-0001'])),
     cookieMode: readEnum(env, 'APP_COOKIE_MODE', ['persistent', 'session'] as const, 'persistent'),
+    cookieCacheEntries: readInt(env, 'APP_COOKIE_CACHE_ENTRIES', 1000, { min: 0, max: 100_000 }),
     apiUrl: readUrl(env, 'API_BASE_URL', 'http://localhost:5000'),
     idpTimeoutMs: readInt(env, 'APP_IDP_TIMEOUT_MS', 5000, { min: 100, max: 60000 }),
     maxCookieLifetimeMs: readInt(env, 'APP_MAX_COOKIE_LIFETIME_S', 300, { min: 1, max: 86400 }) * 1000,

@@ -25,7 +25,7 @@ export function sameOrigin(config: AppConfig): RequestHandler {
 export function logout(config: AppConfig, idp: IdpClient, cookie: TokenCookie, logger: Logger): RequestHandler {
   return async (req, res) => {
     const session = cookie.read(req);
-    cookie.clear(req);
+    cookie.clear(req, res);
     if (!session) return res.redirect(303, '/');
     try {
       const configuration = await idp.configuration();

@@ -1,5 +1,5 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import type { Account, FindAccount } from 'oidc-provider';
 
@@ -60,19 +60,36 @@ export interface AccountStore {
   findAccount: FindAccount;
 }
 
-/** Accounts are read from the file on every use, so an edit (a new role, a removed user) applies at the next token request. */
+/** Accounts are re-read whenever the file changes, so an edit (a new role, a removed user) applies at the next token request. */
 export function createAccountStore(file: string): AccountStore {
+  const current = accountsOf(file);
   return {
     async authenticate(username, password) {
-      const account = (await readAccounts(file)).find((candidate) => candidate.username === username);
+      const account = (await current()).find((candidate) => candidate.username === username);
       const valid = await verifyPassword(password, account?.passwordHash ?? DUMMY_HASH);
       return valid && account ? account.sub : undefined;
     },
     async findAccount(_ctx, sub): Promise<Account | undefined> {
-      const account = (await readAccounts(file)).find((candidate) => candidate.sub === sub);
+      const account = (await current()).find((candidate) => candidate.sub === sub);
       if (!account) return undefined;
       return { accountId: account.sub, claims: () => ({ sub: account.sub, ...account.claims }) };
     },
+  };
+}
+
+/** A stat per call instead of a read and a parse: the refresh path asks for the account on every grant. */
+function accountsOf(file: string): () => Promise<readonly AccountRecord[]> {
+  let cached: { version: string; accounts: Promise<readonly AccountRecord[]> } | undefined;
+  return async () => {
+    const version = await stat(file).then(
+      (info) => `${info.mtimeMs}:${info.size}`,
+      (error: NodeJS.ErrnoException) => {
+        if (error.code === 'ENOENT') return 'none';
+        throw error;
+      },
+    );
+    if (cached?.version !== version) cached = { version, accounts: version === 'none' ? Promise.resolve(DEFAULT_ACCOUNTS) : readAccounts(file) };
+    return cached.accounts;
   };
 }
 
