@@ -58,7 +58,7 @@ export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger
         return undefined;
       }
     } catch (error) {
-      logger.error('renewal store failed', { error });
+      logger.error('renewal failed', { error });
     }
     return session;
   };

@@ -17,10 +17,11 @@ const SCHEMA = `
     expires_at  INTEGER,           -- epoch ms
     consumed_at INTEGER            -- epoch ms
   ) STRICT;
-  CREATE INDEX IF NOT EXISTS oidc_entries_grant ON oidc_entries (grant_id);
-  CREATE INDEX IF NOT EXISTS oidc_entries_uid ON oidc_entries (kind, uid);
-  CREATE INDEX IF NOT EXISTS oidc_entries_user_code ON oidc_entries (kind, user_code);
-  CREATE INDEX IF NOT EXISTS oidc_entries_account ON oidc_entries (account_id, kind);
+  -- Partial indexes: most rows have no uid, user code or account grant, and every index entry costs on each token write.
+  CREATE INDEX IF NOT EXISTS oidc_entries_grant ON oidc_entries (grant_id) WHERE grant_id IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS oidc_entries_uid ON oidc_entries (kind, uid) WHERE uid IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS oidc_entries_user_code ON oidc_entries (kind, user_code) WHERE user_code IS NOT NULL;
+  CREATE INDEX IF NOT EXISTS oidc_entries_account ON oidc_entries (account_id) WHERE kind = 'Grant';
   CREATE INDEX IF NOT EXISTS oidc_entries_expiry ON oidc_entries (expires_at);
 `;
 
