@@ -1,14 +1,24 @@
 import express, { type RequestHandler, Router } from 'express';
 import type { Logger } from '../common/log.js';
 
-/** Calls the API with the user's access token; the only destination is the configured API origin. */
+/** A path that would leave the configured API (`..`, an absolute URL, another host): never called. */
+export class ApiDestinationError extends Error {
+  override name = 'ApiDestinationError';
+}
+
+/** `<apiUrl>/api/<path>`, refused unless it stays under the API's `/api/`. */
+export function apiTarget(apiUrl: URL, path: string): URL {
+  const base = new URL('api/', apiUrl.href.replace(/\/?$/, '/'));
+  const target = URL.parse(path.replace(/^\/+/, ''), base.href);
+  if (!target || target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) throw new ApiDestinationError(`${path} is outside the API`);
+  return target;
+}
+
+/** Calls the API with the user's access token and nothing else of the browser's request: no cookie, no other header. */
 export async function callApi(apiUrl: URL, path: string, accessToken: string, init: { method?: string; body?: Buffer; contentType?: string; timeoutMs: number }) {
-  const base = new URL('api/', apiUrl);
-  const target = new URL(path.replace(/^\/+/, ''), base);
-  if (target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) throw new RangeError('destination outside the API');
   const headers: Record<string, string> = { authorization: `Bearer ${accessToken}`, accept: 'application/json' };
   if (init.contentType) headers['content-type'] = init.contentType;
-  return fetch(target, { method: init.method ?? 'GET', headers, body: init.body, signal: AbortSignal.timeout(init.timeoutMs), redirect: 'manual' });
+  return fetch(apiTarget(apiUrl, path), { method: init.method ?? 'GET', headers, body: init.body, signal: AbortSignal.timeout(init.timeoutMs), redirect: 'manual' });
 }
 
 /**
@@ -19,15 +29,17 @@ export function apiProxy(apiUrl: URL, timeoutMs: number, logger: Logger): Router
   const router = Router();
   const guard: RequestHandler = (req, res, next) => {
     if (req.get('x-csrf') !== '1') return void res.status(403).json({ error: 'csrf', error_description: 'the X-CSRF: 1 header is required' });
+    // JSON, not a redirect to /login: the caller is a script, which cannot follow a sign-in.
     if (!req.auth) return void res.status(401).json({ error: 'unauthenticated', error_description: 'sign in first' });
     next();
   };
   const forward: RequestHandler = async (req, res) => {
-    const path = req.path;
+    res.set('Cache-Control', 'no-store');
     try {
-      const upstream = await callApi(apiUrl, path + (req.url.includes('?') ? req.url.slice(req.url.indexOf('?')) : ''), req.auth!.accessToken, {
+      // req.url is relative to the mount point and keeps the query string.
+      const upstream = await callApi(apiUrl, req.url, req.auth!.accessToken, {
         method: req.method,
-        body: req.method === 'POST' && Buffer.isBuffer(req.body) ? req.body : undefined,
+        body: Buffer.isBuffer(req.body) && req.body.length > 0 ? req.body : undefined,
         contentType: req.get('content-type'),
         timeoutMs,
       });
@@ -36,13 +48,14 @@ export function apiProxy(apiUrl: URL, timeoutMs: number, logger: Logger): Router
       if (challenge) res.set('WWW-Authenticate', challenge);
       res.send(Buffer.from(await upstream.arrayBuffer()));
     } catch (error) {
-      if (error instanceof RangeError) return void res.status(400).json({ error: 'invalid_request', error_description: 'unknown API destination' });
-      logger.warn('API call failed', { error, path });
-      res.status(502).json({ error: 'bad_gateway', error_description: 'the API cannot be reached' });
+      if (error instanceof ApiDestinationError) return void res.status(400).json({ error: 'invalid_request', error_description: 'unknown API destination' });
+      const timedOut = error instanceof Error && error.name === 'TimeoutError';
+      logger.warn('API call failed', { error, path: req.path });
+      res.status(timedOut ? 504 : 502).json({ error: 'bad_gateway', error_description: timedOut ? 'the API did not answer in time' : 'the API cannot be reached' });
     }
   };
-  router.get('/*path', guard, forward);
-  router.post('/*path', guard, express.raw({ type: () => true, limit: '100kb' }), forward);
-  router.all('/*path', (_req, res) => void res.status(405).json({ error: 'method_not_allowed' }));
+  router.get('/{*path}', guard, forward);
+  router.post('/{*path}', guard, express.raw({ type: () => true, limit: '100kb' }), forward);
+  router.all('/{*path}', (_req, res) => void res.status(405).set('Allow', 'GET, HEAD, POST').json({ error: 'method_not_allowed' }));
   return router;
 }

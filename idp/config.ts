@@ -6,6 +6,11 @@ import type { Level } from '../common/log.js';
 export const STORE_KINDS = ['sqlite', 'memory', 'redis'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
 
+export const ACCESS_TOKEN_FORMATS = ['opaque', 'jwt'] as const;
+/** `opaque`: reference tokens the API introspects; `jwt`: tokens bound to the API resource, validated locally. */
+export type AccessTokenFormat = (typeof ACCESS_TOKEN_FORMATS)[number];
+export const DEFAULT_API_RESOURCE = 'http://localhost:5000/';
+
 /** Lifetimes in seconds. `session` is the absolute cap: IdP session, grant and refresh-token chain. */
 export interface IdpTtl {
   accessToken: number;
@@ -31,6 +36,10 @@ export interface IdpConfig {
   accountsFile: string;
   /** Private signing keys; when unset they are generated once and kept in `<dataDir>/jwks.json`. */
   jwks?: JWKS;
+  /** The API's resource indicator (RFC 8707), the `aud` of its JWT access tokens; DEFAULT_API_RESOURCE when unset. */
+  apiResource?: string;
+  /** `opaque` when unset. */
+  accessTokenFormat?: AccessTokenFormat;
   logLevel: Level;
 }
 
@@ -52,6 +61,9 @@ export function defaultClients({ appBaseUrl, mvcSecret, apiSecret }: ClientSetti
       token_endpoint_auth_method: 'client_secret_basic',
       redirect_uris: [`${base}/signin-oidc`],
       post_logout_redirect_uris: [`${base}/`],
+      // The IdP posts a logout token here when the session ends; `sid` in the id token ties the app's cookie to it.
+      backchannel_logout_uri: `${base}/backchannel-logout`,
+      backchannel_logout_session_required: true,
       grant_types: ['authorization_code', 'refresh_token'],
       response_types: ['code'],
     },
@@ -93,6 +105,8 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
     }),
     accountsFile: readString(env, 'IDP_ACCOUNTS_FILE', path.join(dataDir, 'accounts.json')),
     jwks: readJwks(env),
+    apiResource: readUrl(env, 'IDP_API_RESOURCE', DEFAULT_API_RESOURCE).href,
+    accessTokenFormat: readEnum(env, 'IDP_ACCESS_TOKEN_FORMAT', ACCESS_TOKEN_FORMATS, 'opaque'),
     logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };
 }

@@ -8,6 +8,7 @@ import type { IdpConfig } from './config.js';
 import { loadSigningKeys } from './keys.js';
 import { interactionRoutes } from './login.js';
 import { createProvider } from './provider.js';
+import { createLoginThrottle } from './throttle.js';
 import { createAdapterFactory } from './store/adapter.js';
 import { openStore } from './store/open.js';
 import { STATIC_DIR } from './views.js';
@@ -21,6 +22,8 @@ export interface Idp {
 
 export interface IdpDeps {
   logger?: Logger;
+  /** The login throttle's clock (epoch ms); tests move it. */
+  now?: () => number;
 }
 
 /** The IdP as an Express app (login pages, health, static files) with oidc-provider mounted last. It does not listen. */
@@ -38,7 +41,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
     res.json({ status: 'ok' });
   });
   app.use('/static', express.static(STATIC_DIR, { maxAge: '1h' }));
-  app.use(interactionRoutes(provider, accounts, logger));
+  app.use(interactionRoutes(provider, accounts, createLoginThrottle(deps.now), logger));
   app.use(provider.callback());
   return { app, provider, close: () => store.close() };
 }

@@ -3,10 +3,14 @@ import { type Provider, errors } from 'oidc-provider';
 import type { Logger } from '../common/log.js';
 import type { AccountStore } from './accounts.js';
 import { firstPartyGrant } from './consent.js';
+import type { LoginThrottle } from './throttle.js';
 import { renderView } from './views.js';
 
 /** Same words for an unknown user and a wrong password: the page must not reveal which usernames exist. */
 export const INVALID_CREDENTIALS = 'Invalid username or password';
+
+/** Also the same for every username: a throttled attempt is refused before the password is even looked at. */
+export const tooManyAttempts = (seconds: number) => `Too many attempts. Try again in ${seconds} s.`;
 
 /** The interaction cookie is missing or names another interaction: an old tab, a replayed form, a cross-site post. */
 export class UnknownInteractionError extends Error {
@@ -19,7 +23,7 @@ type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
  * The login step oidc-provider hands over to us. No CSRF token is needed on the form: the interaction
  * cookie is SameSite=Lax and path-bound to this interaction, so a cross-site POST finds no interaction.
  */
-export function interactionRoutes(provider: Provider, accounts: AccountStore, logger: Logger): express.Router {
+export function interactionRoutes(provider: Provider, accounts: AccountStore, throttle: LoginThrottle, logger: Logger): express.Router {
   const router = express.Router();
   router.use('/interaction', (_req, res, next) => {
     res.set('Cache-Control', 'no-store');
@@ -37,11 +41,20 @@ export function interactionRoutes(provider: Provider, accounts: AccountStore, lo
     if (interaction.prompt.name !== 'login') return finishConsent(provider, req, res, interaction);
     const username = typeof req.body?.username === 'string' ? req.body.username : '';
     const password = typeof req.body?.password === 'string' ? req.body.password : '';
+    const address = req.ip ?? 'unknown';
+    const wait = throttle.retryAfterS(username, address);
+    if (wait > 0) {
+      logger.info('login throttled', { username, address, retryAfterS: wait });
+      res.set('Retry-After', String(wait));
+      return showLogin(res, 429, interaction, username, tooManyAttempts(wait));
+    }
     const accountId = await accounts.authenticate(username, password);
     if (!accountId) {
-      logger.info('login failed', { username });
+      throttle.failed(username, address);
+      logger.info('login failed', { username, address });
       return showLogin(res, 401, interaction, username, INVALID_CREDENTIALS);
     }
+    throttle.succeeded(username);
     await provider.interactionFinished(req, res, { login: { accountId } }, { mergeWithLastSubmission: false });
   });
 

@@ -4,6 +4,7 @@ import type { AccountStore } from './accounts.js';
 import type { IdpConfig } from './config.js';
 import { loadExistingGrant } from './consent.js';
 import { SIGNING_ALG } from './keys.js';
+import { resourceIndicators, withResourceScopes } from './resource-indicators.js';
 import { renderView } from './views.js';
 
 export interface ProviderDeps {
@@ -49,7 +50,12 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
     conformIdTokenClaims: false,
     pkce: { required: () => true },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
-    loadExistingGrant,
+    loadExistingGrant: withResourceScopes(loadExistingGrant),
+    // `role` reaches the API (introspection answer or JWT) read from the account store at every grant, so an edit shows at the next refresh.
+    extraTokenClaims: async (ctx, token) => {
+      const claims = token.scopes.has('profile') ? await ctx.oidc.account?.claims('userinfo', token.scope ?? '', {}, []) : undefined;
+      return claims?.role === undefined ? undefined : { role: claims.role };
+    },
     // Without this, refresh tokens need offline_access *and* prompt=consent; our clients are first-party.
     // They stay bound to the IdP session (oidc-provider's default without offline_access): signing out there ends them.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
@@ -67,8 +73,10 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
     },
     // Our clients are server-side: no browser calls the IdP's endpoints cross-origin.
     clientBasedCORS: () => false,
+    fetch: fetchAllowing(backchannelUris(config)),
     features: {
       devInteractions: { enabled: false },
+      resourceIndicators: resourceIndicators(config),
       revocation: {
         enabled: true,
         // Only the client a token was issued to may revoke it.
@@ -79,6 +87,8 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
         // Resource servers (the `api` client) introspect other clients' tokens; unauthenticated callers never do.
         allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
       },
+      // Ending a session here tells each client's back channel, so the app's cookie dies now, not at its next refresh.
+      backchannelLogout: { enabled: true },
       rpInitiatedLogout: {
         enabled: true,
         logoutSource: async (ctx, form) => html(ctx, await renderView('logout', { host: ctx.host, form })),
@@ -99,7 +109,24 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
     logger.info('token request refused', { client: ctx.oidc.client?.clientId, error: error.error, reason: error.error_description }),
   );
   provider.on('grant.revoked', (_ctx, grantId) => logger.info('grant revoked', { grantId }));
+  provider.on('backchannel.error', (_ctx, error, client) => logger.warn('back-channel logout failed', { client: client.clientId, error }));
   return provider;
+}
+
+function backchannelUris(config: IdpConfig): Set<string> {
+  return new Set(config.clients.flatMap((client) => (client.backchannel_logout_uri ? [new URL(client.backchannel_logout_uri).href] : [])));
+}
+
+/**
+ * oidc-provider's outgoing calls refuse private and loopback addresses (an SSRF guard). Back-channel logout URIs come
+ * from our own static client list, not from a registration request, and often live on such an address: those are let through.
+ */
+function fetchAllowing(uris: Set<string>): Configuration['fetch'] {
+  return (url, init) => {
+    if (!uris.has(String(url))) return fetch(url, init);
+    const { dispatcher: _guard, ...unguarded } = (init ?? {}) as RequestInit & { dispatcher?: unknown };
+    return fetch(url, unguarded);
+  };
 }
 
 // oidc-provider's default pages carry inline styles and scripts, which our CSP refuses.

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { silentLogger } from '../../common/log.js';
 import { type IdpConfig, type IdpTtl, type StoreKind, defaultClients } from '../../idp/config.js';
-import { type Idp, createIdp } from '../../idp/index.js';
+import { type Idp, type IdpDeps, createIdp } from '../../idp/index.js';
 import { redisReachable } from './redis.js';
 
 export const TEST_APP_BASE_URL = 'http://localhost:3000';
@@ -19,6 +19,8 @@ export type TestIdpOverrides = Omit<Partial<IdpConfig>, 'ttl'> & {
   ttl?: Partial<IdpTtl>;
   /** Where the `mvc` client's redirect URIs point (ignored when `clients` is given). */
   appBaseUrl?: string;
+  /** Passed to createIdp; the logger is silent unless given. */
+  deps?: IdpDeps;
 };
 
 export interface TestIdp {
@@ -42,7 +44,7 @@ export interface TestIdp {
  */
 export async function startTestIdp(overrides: TestIdpOverrides = {}): Promise<TestIdp> {
   const cleanups: (() => Promise<void>)[] = [];
-  const { ttl, appBaseUrl = TEST_APP_BASE_URL, ...rest } = overrides;
+  const { ttl, appBaseUrl = TEST_APP_BASE_URL, deps, ...rest } = overrides;
   const dataDir = rest.dataDir ?? (await mkdtemp(path.join(tmpdir(), 'idp-test-')));
   if (!rest.dataDir) cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   const redisPrefix = rest.redisPrefix ?? `idp-test:${randomBytes(6).toString('hex')}:`;
@@ -70,7 +72,7 @@ export async function startTestIdp(overrides: TestIdpOverrides = {}): Promise<Te
 
   const calls = { grants: 0, refreshes: 0 };
   const start = async () => {
-    const started = await createIdp(config, { logger: silentLogger });
+    const started = await createIdp(config, { logger: silentLogger, ...deps });
     countTokenRequests(started.provider, calls);
     return started;
   };

@@ -1,0 +1,45 @@
+/** The API as an RFC 8707 resource: what its access tokens look like, and which scopes they carry. */
+import { type Configuration, type Grant, type KoaContextWithOIDC, errors } from 'oidc-provider';
+import { type IdpConfig, DEFAULT_API_RESOURCE } from './config.js';
+
+/** The API's scopes: the BFF's OIDC scopes minus `openid` and `offline_access`, which mean nothing to the API. */
+export const API_SCOPE = 'profile email';
+
+type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
+type LoadExistingGrant = (ctx: KoaContextWithOIDC) => Promise<Grant | undefined>;
+
+/**
+ * `jwt`: every token defaults to the API resource, so the BFF's access token is a JWT the API checks on its own
+ * (and UserInfo refuses it: it has an audience). `opaque`: a token is bound to the API only when a client asks.
+ */
+export function resourceIndicators(config: Pick<IdpConfig, 'apiResource' | 'accessTokenFormat'>): ResourceIndicators {
+  const resource = new URL(config.apiResource ?? DEFAULT_API_RESOURCE).href;
+  const format = config.accessTokenFormat ?? 'opaque';
+  return {
+    enabled: true,
+    defaultResource: async (_ctx, _client, oneOf) => (oneOf ? oneOf[0] : format === 'jwt' ? resource : undefined),
+    // The token endpoint reuses the resource granted at authorization, so the BFF never has to name it.
+    useGrantedResource: async () => true,
+    getResourceServerInfo: async (_ctx, indicator) => {
+      if (URL.parse(indicator)?.href !== resource) throw new errors.InvalidTarget('unknown resource');
+      return { scope: API_SCOPE, audience: resource, accessTokenFormat: format };
+    },
+  };
+}
+
+/** First-party clients get the API scopes they ask for without a consent screen, as they get their OIDC scopes (consent.ts). */
+export function withResourceScopes(load: LoadExistingGrant): LoadExistingGrant {
+  return async (ctx) => {
+    const grant = await load(ctx);
+    if (!grant) return grant;
+    let changed = false;
+    for (const [indicator, server] of Object.entries(ctx.oidc.resourceServers ?? {})) {
+      const granted = new Set(grant.getResourceScopeEncountered(indicator).split(' '));
+      const missing = [...ctx.oidc.requestParamScopes].filter((scope) => server.scopes.has(scope) && !granted.has(scope));
+      if (missing.length) grant.addResourceScope(indicator, missing);
+      changed ||= missing.length > 0;
+    }
+    if (changed) await grant.save();
+    return grant;
+  };
+}

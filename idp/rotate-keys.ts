@@ -1,0 +1,70 @@
+/**
+ * Signing-key rotation: `npm run idp:keys -- list | add | promote <kid> | retire <kid>`.
+ * Edits `<IDP_DATA_DIR>/jwks.json`; when IDP_JWKS is set it prints the new set instead, to be put there.
+ * The IdP reads its keys when it starts: restart every instance after each step.
+ */
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { JWKS } from 'oidc-provider';
+import { ConfigError } from '../common/env.js';
+import { readIdpConfig } from './config.js';
+import { KeyRotationError, addNextKey, loadSigningKeys, promoteKey, retireKey, signingKid, writeKeysFile } from './keys.js';
+import { UsageError } from './revoke.js';
+
+const USAGE = 'usage: npm run idp:keys -- list | add | promote <kid> | retire <kid>';
+
+export type KeyCommand = { command: 'list' } | { command: 'add' } | { command: 'promote' | 'retire'; kid: string };
+
+export function parseKeyArgs(args: string[]): KeyCommand {
+  let positionals: string[];
+  try {
+    ({ positionals } = parseArgs({ args, allowPositionals: true, strict: true }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+  const [command, kid, ...extra] = positionals;
+  if ((command === 'list' || command === 'add') && !kid) return { command };
+  if ((command === 'promote' || command === 'retire') && kid && extra.length === 0) return { command, kid };
+  throw new UsageError(USAGE);
+}
+
+export function describeKeys(jwks: JWKS): string {
+  return jwks.keys.map((key) => `${key.kid}  ${key.kid === signingKid(jwks) ? 'signing and published' : 'published only'}`).join('\n');
+}
+
+/** The key set after the command, and what to tell the operator. */
+export async function applyKeyCommand(jwks: JWKS, command: Exclude<KeyCommand, { command: 'list' }>): Promise<{ jwks: JWKS; message: string }> {
+  switch (command.command) {
+    case 'add': {
+      const added = await addNextKey(jwks);
+      return { jwks: added.jwks, message: `added ${added.kid}, published but not signing; promote it once every verifier can have fetched /jwks` };
+    }
+    case 'promote':
+      return { jwks: promoteKey(jwks, command.kid), message: `${command.kid} signs from now on; retire the old key once the tokens it signed have expired` };
+    case 'retire':
+      return { jwks: retireKey(jwks, command.kid), message: `retired ${command.kid}: tokens it signed no longer verify` };
+  }
+}
+
+async function main(args: string[]) {
+  const command = parseKeyArgs(args);
+  const config = readIdpConfig();
+  const jwks = await loadSigningKeys(config.dataDir, config.jwks);
+  if (command.command === 'list') return console.log(describeKeys(jwks));
+  const next = await applyKeyCommand(jwks, command);
+  if (config.jwks) {
+    console.log(JSON.stringify(next.jwks));
+    console.error(`${next.message}\nIDP_JWKS is set: put the key set above into it, then restart every IdP instance`);
+    return;
+  }
+  await writeKeysFile(config.dataDir, next.jwks);
+  console.log(`${next.message}\n${describeKeys(next.jwks)}\nrestart every IdP instance to apply`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  main(process.argv.slice(2)).catch((error: unknown) => {
+    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof KeyRotationError;
+    console.error(known ? error.message : error);
+    process.exit(1);
+  });
+}
