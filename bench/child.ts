@@ -1,5 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { forkService } from '../common/ipc-child.js';
 
 /**
  * Parent side of servers.ts: start a server process, learn its URL, call it over IPC, stop it.
@@ -14,48 +14,7 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
-interface Reply {
-  type: string;
-  data?: unknown;
-}
-
-function reply(child: ChildProcess, type: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: Reply) => {
-      if (message.type !== type) return;
-      child.off('exit', onExit);
-      child.off('message', onMessage);
-      resolve(message.data);
-    };
-    const onExit = (code: number | null) => {
-      child.off('message', onMessage);
-      reject(new Error(`server process exited (${code}) before answering "${type}"`));
-    };
-    child.on('message', onMessage);
-    child.once('exit', onExit);
-  });
-}
-
 export async function startServer(kind: string, options: Record<string, string> = {}): Promise<ServerProcess> {
-  const child = fork(SERVERS, [kind, JSON.stringify(options)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = (await reply(child, 'ready')) as number;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async call<T>(type: string) {
-      const answer = reply(child, type);
-      child.send({ type });
-      return (await answer) as T;
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.send({ type: 'exit' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
+  const service = await forkService(SERVERS, [kind, JSON.stringify(options)]);
+  return { url: `http://127.0.0.1:${service.port}`, call: (type) => service.call(type), stop: service.stop };
 }

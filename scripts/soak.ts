@@ -6,7 +6,7 @@
  * Stops by itself. The last line is a summary for scripts; the exit code is 1 if a live cookie was ever answered as
  * anonymous (a spurious logout), on any 5xx or transport error, or if a signed-out cookie still worked.
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { forkService } from '../common/ipc-child.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Browser, createBrowser } from './soak-browser.js';
@@ -41,47 +41,7 @@ function readOptions(args: string[]) {
 // ------------------------------------------------------------------------------------------------
 // Server processes
 
-interface Child {
-  port: number;
-  call<T>(type: string, data?: unknown): Promise<T>;
-  stop(): Promise<void>;
-}
-
-function reply(child: ChildProcess, type: string): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { type: string; data?: unknown }) => {
-      if (message.type !== type) return;
-      child.off('message', onMessage).off('exit', onExit);
-      resolve(message.data);
-    };
-    const onExit = (code: number | null) => {
-      child.off('message', onMessage);
-      reject(new Error(`a soak server exited (${code}) before answering "${type}"`));
-    };
-    child.on('message', onMessage).once('exit', onExit);
-  });
-}
-
-async function startChild(kind: 'idp' | 'app'): Promise<Child> {
-  const child = fork(SERVER, [kind], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const port = (await reply(child, 'port')) as number;
-  return {
-    port,
-    async call<T>(type: string, data?: unknown) {
-      const answer = reply(child, type);
-      child.send({ type, data });
-      return (await answer) as T;
-    },
-    async stop() {
-      if (child.exitCode !== null) return;
-      child.send({ type: 'exit' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-}
+const startChild = (kind: 'idp' | 'app') => forkService(SERVER, [kind], { ready: 'port', execArgv: ['--expose-gc'] });
 
 // ------------------------------------------------------------------------------------------------
 // Browsers
