@@ -52,6 +52,7 @@ suite('in a real browser (10-second tokens)', () => {
     await page.waitForURL(`${stack.appUrl}/about`);
     await expect(page.textContent('body')).resolves.toContain('Bob');
     expect(await page.textContent('#renewals')).toBe('0');
+    expect(await page.textContent('#api')).toContain('"sub": "bob"');
     await page.screenshot({ path: `${ARTIFACTS}/about-before-renewal.png`, fullPage: true });
   }, 30_000);
 
