@@ -5,9 +5,9 @@ import { Session } from 'node:inspector/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import type { CustomFetch } from 'openid-client';
 import { silentLogger } from '../common/log.js';
+import { deleteRedisKeys } from '../test/helpers/redis.js';
 import { readIdpConfig } from '../idp/config.js';
 import { createIdp } from '../idp/index.js';
 import { bareApp, eocApp, ourApp } from './apps.js';
@@ -43,16 +43,6 @@ function countingFetch() {
     return new Response(body, response);
   };
   return { fetch: fetchFn, counts };
-}
-
-async function deleteRedisKeys(url: string, prefix: string) {
-  const redis = new Redis(url);
-  try {
-    const keys = await redis.keys(`${prefix}*`);
-    if (keys.length) await redis.del(...keys);
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**

@@ -6,7 +6,7 @@ import { authCookieOf, openAuthCookie, signIn, startTestApp, testClock, type Tes
 import type { RenewalStore } from '../../app/store/renewal-store.js';
 import { createRedisRenewalStore } from '../../app/store/renewal-redis.js';
 import { Redis } from 'ioredis';
-import { redisReachable } from '../helpers/redis.js';
+import { deleteRedisKeys, redisReachable } from '../helpers/redis.js';
 
 /** The protection switched off: every request refreshes on its own, as naive BFFs do. */
 const uncoordinated: RenewalStore = { renew: (_token, _until, refresh) => refresh(), close: async () => {} };
@@ -78,8 +78,9 @@ describe('concurrent renewal, one instance', () => {
 });
 
 const redisUrl = process.env.REDIS_URL;
-const withRedis = (await redisReachable(redisUrl)) ? describe : describe.skip;
-if (!(await redisReachable(redisUrl))) console.warn('SKIPPED: two-instance renewal tests need Redis (set REDIS_URL to a reachable server)');
+const redisUp = await redisReachable(redisUrl);
+const withRedis = redisUp ? describe : describe.skip;
+if (!redisUp) console.warn('SKIPPED: two-instance renewal tests need Redis (set REDIS_URL to a reachable server)');
 
 withRedis('concurrent renewal, two instances on one Redis', () => {
   test('requests alternating between instances: no logout, one refresh per refresh token', async () => {
@@ -92,6 +93,7 @@ withRedis('concurrent renewal, two instances on one Redis', () => {
     const tally = await burstScenario(instances.map((instance) => instance.app), clock);
     await Promise.all(instances.map((instance) => instance.close()));
     await Promise.all(connections.map((redis) => redis.quit()));
+    await deleteRedisKeys(redisUrl!, prefix);
     expect(tally.logouts).toBe(0);
     expect(tally.renewals).toBeGreaterThanOrEqual(4);
     expect(idp.refreshCalls() - before).toBe(tally.renewals);

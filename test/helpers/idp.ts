@@ -6,12 +6,11 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Redis } from 'ioredis';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { silentLogger } from '../../common/log.js';
 import { type IdpConfig, type IdpTtl, type StoreKind, defaultClients } from '../../idp/config.js';
 import { type Idp, type IdpDeps, createIdp } from '../../idp/index.js';
-import { redisReachable } from './redis.js';
+import { deleteRedisKeys, redisReachable } from './redis.js';
 
 export const TEST_APP_BASE_URL = 'http://localhost:3000';
 
@@ -112,21 +111,6 @@ function closeServer(server: Server) {
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeAllConnections();
   return closed;
-}
-
-/** Removes every key under a Redis prefix. */
-export async function deleteRedisKeys(url: string, prefix: string) {
-  const redis = new Redis(url);
-  try {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
-      if (keys.length) await redis.del(...keys);
-      cursor = next;
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
 }
 
 /**

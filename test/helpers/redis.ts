@@ -13,3 +13,18 @@ export async function redisReachable(url: string | undefined): Promise<boolean> 
     redis.disconnect();
   }
 }
+
+/** Removes every key under a Redis prefix. */
+export async function deleteRedisKeys(url: string, prefix: string) {
+  const redis = new Redis(url);
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 500);
+      if (keys.length) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -9,7 +9,8 @@ import { PRUNE_INTERVAL_MS, createAdapterFactory, entryKey, sha256 } from '../..
 import type { StoreBackend, StoredEntry } from '../../idp/store/backend.js';
 import { createMemoryBackend } from '../../idp/store/memory.js';
 import { openStore } from '../../idp/store/open.js';
-import { type TestIdp, browserCodeFlow, deleteRedisKeys, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';
+import { type TestIdp, browserCodeFlow, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';
+import { deleteRedisKeys } from '../helpers/redis.js';
 
 let dir: string;
 beforeAll(async () => {
