@@ -11,7 +11,7 @@ import { type IdpClient, createIdpClient } from './idp-client.js';
 import { login } from './login.js';
 import { logout, sameOrigin } from './logout.js';
 import { createRefresh } from './refresh.js';
-import { createSealer } from './sealed.js';
+import { createSealer } from '../common/sealed.js';
 import { createMemoryLogoutStore } from './store/logout-memory.js';
 import { createRedisLogoutStore } from './store/logout-redis.js';
 import type { LogoutStore } from './store/logout-store.js';

@@ -2,7 +2,7 @@ import { parse } from 'cookie';
 import cookieSession from 'cookie-session';
 import type { Request, Response } from 'express';
 import type { CookieMode } from './config.js';
-import type { Sealer } from './sealed.js';
+import type { Sealer } from '../common/sealed.js';
 import { type AuthSession, isAuthSession } from './session.js';
 
 /**

@@ -7,7 +7,7 @@ import { authMiddleware, requireAuth } from '../app/auth-middleware.js';
 import { type AppConfig, readAppConfig } from '../app/config.js';
 import { createIdpClient } from '../app/idp-client.js';
 import { type Refresh, createRefresh } from '../app/refresh.js';
-import { createSealer } from '../app/sealed.js';
+import { createSealer } from '../common/sealed.js';
 import { createMemoryLogoutStore } from '../app/store/logout-memory.js';
 import { createRedisLogoutStore } from '../app/store/logout-redis.js';
 import { createMemoryRenewalStore } from '../app/store/renewal-memory.js';
@@ -71,7 +71,7 @@ export async function ourApp({ issuer, now = Date.now, fetch, refresh, redisUrl 
   const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
   const renewals = redis ? await createRedisRenewalStore(redis, { lockTtlMs: 2 * config.idpTimeoutMs + 1000, now }) : createMemoryRenewalStore(now);
   const logouts = redis ? createRedisLogoutStore(redis) : createMemoryLogoutStore(now);
-  const cookie = createTokenCookie({ secure: false, mode: config.cookieMode, sealer: createSealer(config.cookieKeys, 'auth-cookie'), cacheEntries: config.cookieCacheEntries });
+  const cookie = createTokenCookie({ secure: false, mode: config.cookieMode, sealer: createSealer(config.cookieKeys, 'auth-cookie'), cacheEntries: config.cookieCacheEntries, now });
   refresh ??= createRefresh(createIdpClient(config, { fetch }), now, silentLogger);
   const app = express();
   app.disable('x-powered-by');

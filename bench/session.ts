@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { SignJWT, generateKeyPair } from 'jose';
-import { createSealer } from '../app/sealed.js';
+import { createSealer } from '../common/sealed.js';
 import { type AuthSession, type Tokens, sessionFromTokens } from '../app/session.js';
 
 /**

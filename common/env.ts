@@ -21,6 +21,16 @@ export function readInt(env: Env, name: string, fallback: number, { min = 0, max
   return value;
 }
 
+const BOOLEANS: Record<string, boolean> = { true: true, '1': true, yes: true, false: false, '0': false, no: false };
+
+export function readBoolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = BOOLEANS[raw.toLowerCase()];
+  if (value === undefined) throw new ConfigError(`${name} must be true or false, got "${raw}"`);
+  return value;
+}
+
 /** A comma-separated list; the first entry is the current one (keys for rotation). */
 export function readList(env: Env, name: string, fallback: string[]): string[] {
   const raw = env[name];

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ClientMetadata, JWKS } from 'oidc-provider';
-import { type Env, ConfigError, readEnum, readInt, readList, readString, readUrl, requireSecrets } from '../common/env.js';
+import { type Env, ConfigError, readBoolean, readEnum, readInt, readList, readString, readUrl, requireSecrets } from '../common/env.js';
 import type { Level } from '../common/log.js';
 
 export const STORE_KINDS = ['sqlite', 'memory', 'redis'] as const;
@@ -29,6 +29,12 @@ export interface IdpConfig {
   redisUrl?: string;
   /** Every Redis key starts with this, so several IdPs (or test runs) can share one Redis. */
   redisPrefix: string;
+  /** A Redis that loses data on restart would sign everyone out: refused unless this is set. */
+  redisAllowVolatile: boolean;
+  /** Every Redis command fails after this long, so a refresh is never completed after its caller gave up. */
+  redisCommandTimeoutMs: number;
+  /** Seconds after its first use during which a rotated refresh token, presented again by its client, gets the same answer; 0 turns it off. */
+  refreshReuseGraceS: number;
   /** First key signs the IdP cookies, all keys verify. */
   cookieKeys: string[];
   ttl: IdpTtl;
@@ -84,6 +90,7 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
   const redisUrl = env.REDIS_URL || undefined;
   if (store === 'redis' && !redisUrl) throw new ConfigError('IDP_STORE=redis needs REDIS_URL');
   const ttl = (name: string, fallback: number) => readInt(env, name, fallback, { min: 1, max: 30 * DAY });
+  const refreshToken = ttl('IDP_REFRESH_TOKEN_TTL', 60);
   return {
     port: readInt(env, 'IDP_PORT', 4000, { min: 0, max: 65535 }),
     issuer: readIssuer(env),
@@ -91,10 +98,14 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
     store,
     redisUrl,
     redisPrefix: readString(env, 'IDP_REDIS_PREFIX', 'idp:'),
+    redisAllowVolatile: readBoolean(env, 'IDP_REDIS_ALLOW_VOLATILE', false),
+    redisCommandTimeoutMs: readInt(env, 'IDP_REDIS_TIMEOUT_MS', 1000, { min: 50, max: 60_000 }),
+    // Never longer than a refresh token lives: the window must not extend a chain past its own expiry.
+    refreshReuseGraceS: readInt(env, 'IDP_REFRESH_REUSE_GRACE_S', Math.min(30, refreshToken), { min: 0, max: refreshToken }),
     cookieKeys: requireSecrets('IDP_COOKIE_KEYS', readList(env, 'IDP_COOKIE_KEYS', ['demo-idp-cookie-key-change-me-0001'])),
     ttl: {
       accessToken: ttl('IDP_ACCESS_TOKEN_TTL', 60),
-      refreshToken: ttl('IDP_REFRESH_TOKEN_TTL', 60),
+      refreshToken,
       idToken: ttl('IDP_ID_TOKEN_TTL', 60),
       session: ttl('IDP_SESSION_TTL', 8 * 3600),
     },

@@ -8,21 +8,25 @@ import type { IdpConfig } from './config.js';
 import { loadSigningKeys } from './keys.js';
 import { interactionRoutes } from './login.js';
 import { createProvider } from './provider.js';
+import { enableRefreshGrace } from './refresh-grace.js';
 import { createLoginThrottle } from './throttle.js';
 import { createAdapterFactory } from './store/adapter.js';
+import type { StoreBackend } from './store/backend.js';
 import { openStore } from './store/open.js';
 import { STATIC_DIR } from './views.js';
 
 export interface Idp {
   app: express.Express;
   provider: Provider;
+  /** The token store, for operator tools. */
+  store: StoreBackend;
   /** Releases the token store; the caller owns the HTTP server. */
   close(): Promise<void>;
 }
 
 export interface IdpDeps {
   logger?: Logger;
-  /** The login throttle's clock (epoch ms); tests move it. */
+  /** The clock (epoch ms) of the login throttle, the token store and the reuse grace window; tests move it. */
   now?: () => number;
 }
 
@@ -31,8 +35,11 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   const logger = deps.logger ?? createLogger('idp', config.logLevel);
   const accounts = createAccountStore(config.accountsFile);
   const jwks = await loadSigningKeys(config.dataDir, config.jwks);
-  const store = openStore(config);
-  const provider = createProvider(config, { adapter: createAdapterFactory(store), jwks, accounts, logger });
+  const store = await openStore(config);
+  const grace = config.refreshReuseGraceS > 0;
+  const adapter = createAdapterFactory(store, { now: deps.now, logger, onRace: grace ? 'wait' : 'revoke' });
+  const provider = createProvider(config, { adapter, jwks, accounts, logger });
+  enableRefreshGrace(provider, { graceS: config.refreshReuseGraceS, store, logger, now: deps.now });
 
   const app = express();
   app.disable('x-powered-by');
@@ -43,7 +50,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   app.use('/static', express.static(STATIC_DIR, { maxAge: '1h' }));
   app.use(interactionRoutes(provider, accounts, createLoginThrottle(deps.now), logger));
   app.use(provider.callback());
-  return { app, provider, close: () => store.close() };
+  return { app, provider, store, close: () => store.close() };
 }
 
 /**

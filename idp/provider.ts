@@ -28,6 +28,14 @@ export const CLAIMS = {
   email: ['email', 'email_verified'],
 };
 
+/** Why oidc-provider revoked a grant, by the endpoint that did it. */
+const REVOCATION_REASONS: Record<string, string> = {
+  token: 'refresh token reused outside the grace window',
+  revocation: 'revoked by its client',
+  end_session_confirm: 'signed out at the IdP',
+  end_session: 'signed out at the IdP',
+};
+
 const epochSeconds = () => Math.floor(Date.now() / 1000);
 
 export function createProvider(config: IdpConfig, { adapter, jwks, accounts, logger }: ProviderDeps): Provider {
@@ -106,9 +114,9 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
   const provider = new Provider(config.issuer, configuration);
   provider.on('server_error', (_ctx, error) => logger.error('oidc-provider server error', { error }));
   provider.on('grant.error', (ctx, error) =>
-    logger.info('token request refused', { client: ctx.oidc.client?.clientId, error: error.error, reason: error.error_description }),
+    logger.info('token request refused', { client: ctx.oidc.client?.clientId, error: error.error, reason: error.error_description, detail: (error as { error_detail?: string }).error_detail }),
   );
-  provider.on('grant.revoked', (_ctx, grantId) => logger.info('grant revoked', { grantId }));
+  provider.on('grant.revoked', (ctx, grantId) => logger.warn('grant revoked', { grantId, client: ctx.oidc.client?.clientId, reason: REVOCATION_REASONS[ctx.oidc.route] ?? ctx.oidc.route }));
   provider.on('backchannel.error', (_ctx, error, client) => logger.warn('back-channel logout failed', { client: client.clientId, error }));
   return provider;
 }

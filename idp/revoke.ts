@@ -48,7 +48,7 @@ async function main(args: string[]) {
   const target = parseRevokeArgs(args);
   const config = readIdpConfig();
   if (config.store === 'memory') throw new ConfigError('IDP_STORE=memory lives inside the IdP process: there is nothing to revoke from here');
-  const store = openStore(config);
+  const store = await openStore(config);
   try {
     if ('user' in target) {
       const grantIds = await revokeAccount(store, target.user);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { openWith, sealWith, sealingKey } from '../sealed.js';
+import { openWith, sealWith, sealingKey } from '../../common/sealed.js';
 import type { AuthSession } from '../session.js';
 
 export type RenewalOutcome =

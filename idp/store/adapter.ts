@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { type Adapter, type AdapterFactory, type AdapterPayload, errors } from 'oidc-provider';
+import type { Logger } from '../../common/log.js';
 import type { StoreBackend, StoredEntry } from './backend.js';
 
 /** Expired entries are swept at most this often, piggybacking on writes. */
@@ -14,11 +15,28 @@ export function entryKey(kind: string, id: string): string {
   return `${kind}:${sha256(id)}`;
 }
 
+/** A concurrent request used the token after oidc-provider checked it. */
+export class RefreshRaceError extends errors.InvalidGrant {
+  constructor(kind: string) {
+    super(`${kind} already used`);
+  }
+}
+
+export interface AdapterOptions {
+  now?: () => number;
+  logger?: Logger;
+  /**
+   * What the loser of two concurrent uses of one token does. `revoke`: the grant, as oidc-provider does for later
+   * reuse (RFC 9700); `wait`: nothing, the reuse grace window (refresh-grace.ts) hands it the winner's answer.
+   */
+  onRace?: 'revoke' | 'wait';
+}
+
 /**
  * The one oidc-provider adapter, over any backend. Entries found by uid or user code come back without `jti`:
  * the raw id is not stored, and oidc-provider only reads those entries.
  */
-export function createAdapterFactory(backend: StoreBackend, now: () => number = Date.now): AdapterFactory {
+export function createAdapterFactory(backend: StoreBackend, { now = Date.now, logger, onRace = 'revoke' }: AdapterOptions = {}): AdapterFactory {
   let lastPrune = -Infinity;
   const pruneNowAndThen = async () => {
     if (now() - lastPrune < PRUNE_INTERVAL_MS) return;
@@ -44,11 +62,13 @@ export function createAdapterFactory(backend: StoreBackend, now: () => number = 
     async consume(id) {
       const key = entryKey(kind, id);
       if (await backend.consume(key, now())) return;
-      // A concurrent request used it after oidc-provider checked it: that is reuse too, so revoke the grant and
-      // refuse, as oidc-provider does when the reuse comes later. Of two racing refreshes, at most one wins.
+      // Of two racing uses at most one wins; the loser is reuse, unless the grace window will answer it.
       const grantId = (await backend.get(key))?.grantId;
-      if (grantId) await backend.deleteByGrant(grantId);
-      throw new errors.InvalidGrant(`${kind} already used`);
+      if (grantId && onRace === 'revoke') {
+        await backend.deleteByGrant(grantId);
+        logger?.warn('grant revoked', { grantId, reason: `${kind} used by two requests at once` });
+      }
+      throw new RefreshRaceError(kind);
     },
     async destroy(id) {
       await backend.delete(entryKey(kind, id));

@@ -3,11 +3,13 @@ import { ConfigError } from '../../common/env.js';
 import type { IdpConfig } from '../config.js';
 import type { StoreBackend } from './backend.js';
 import { createMemoryBackend } from './memory.js';
-import { createRedisBackend } from './redis.js';
+import { openRedisBackend } from './redis.js';
 import { createSqliteBackend } from './sqlite.js';
 
 /** The backend `IDP_STORE` names. The IdP and the operator CLI open the same one. */
-export function openStore(config: Pick<IdpConfig, 'store' | 'dataDir' | 'redisUrl' | 'redisPrefix'>): StoreBackend {
+export type StoreConfig = Pick<IdpConfig, 'store' | 'dataDir' | 'redisUrl' | 'redisPrefix' | 'redisAllowVolatile' | 'redisCommandTimeoutMs'>;
+
+export async function openStore(config: StoreConfig): Promise<StoreBackend> {
   switch (config.store) {
     case 'memory':
       return createMemoryBackend();
@@ -15,6 +17,6 @@ export function openStore(config: Pick<IdpConfig, 'store' | 'dataDir' | 'redisUr
       return createSqliteBackend(path.join(config.dataDir, 'oidc.sqlite'));
     case 'redis':
       if (!config.redisUrl) throw new ConfigError('IDP_STORE=redis needs REDIS_URL');
-      return createRedisBackend(config.redisUrl, config.redisPrefix);
+      return openRedisBackend(config.redisUrl, config.redisPrefix, { commandTimeoutMs: config.redisCommandTimeoutMs, allowVolatile: config.redisAllowVolatile });
   }
 }

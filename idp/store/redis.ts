@@ -1,4 +1,5 @@
 import { type ChainableCommander, Redis } from 'ioredis';
+import { ConfigError } from '../../common/env.js';
 import type { Index, StoreBackend, StoredEntry } from './backend.js';
 
 // Only a live, unused entry: a plain HSET would resurrect a deleted or expired one, without a TTL.
@@ -6,14 +7,48 @@ const CONSUME = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('H
 
 type ConsumingRedis = Redis & { consume(key: string, at: number): Promise<number> };
 
+export interface RedisBackendOptions {
+  /** Every command is answered within this or fails. */
+  commandTimeoutMs: number;
+  /** Accept a Redis that keeps nothing across a restart (tests, throw-away demos). */
+  allowVolatile: boolean;
+}
+
+/** A restart of a Redis without RDB snapshots or an append-only file signs every user out: refuse it unless allowed. */
+async function requirePersistence(redis: Redis) {
+  const config = await redis.call('CONFIG', 'GET', 'appendonly').then(
+    async (aof) => ({ aof: (aof as string[])[1] === 'yes', save: ((await redis.call('CONFIG', 'GET', 'save')) as string[])[1] ?? '' }),
+    () => undefined,
+  );
+  if (!config) throw new ConfigError('cannot read the Redis persistence settings (CONFIG GET is refused); if it persists, set IDP_REDIS_ALLOW_VOLATILE=true');
+  if (!config.aof && config.save.trim() === '') {
+    throw new ConfigError('Redis keeps no data across a restart (no appendonly, no save): start it with --appendonly yes, or set IDP_REDIS_ALLOW_VOLATILE=true');
+  }
+}
+
 /**
  * Entries are hashes (`entry` JSON + `consumedAt`) that expire natively. Secondary keys, all expiring with what
  * they point to: `grant:<grantId>` (set of entry keys), `account:<accountId>` (set of grant ids) and
  * `<index>:<kind>:<hash>` (entry key, for lookups by Session uid or user code).
  */
-export function createRedisBackend(url: string, prefix: string): StoreBackend {
-  const redis = new Redis(url, { keyPrefix: prefix }) as ConsumingRedis;
+export async function openRedisBackend(url: string, prefix: string, { commandTimeoutMs, allowVolatile }: RedisBackendOptions): Promise<StoreBackend> {
+  const redis = new Redis(url, {
+    keyPrefix: prefix,
+    lazyConnect: true,
+    // Fail fast and never replay: a command queued through an outage would complete a refresh after its caller gave up.
+    commandTimeout: commandTimeoutMs,
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+  }) as ConsumingRedis;
   redis.defineCommand('consume', { numberOfKeys: 1, lua: CONSUME });
+  // ioredis reconnects by itself; without a listener each failed attempt would be an unhandled 'error' event.
+  redis.on('error', () => {});
+  await redis.connect();
+  if (!allowVolatile) await requirePersistence(redis).catch(async (error: unknown) => {
+    redis.disconnect();
+    throw error;
+  });
 
   const get = async (key: string): Promise<StoredEntry | undefined> => {
     const { entry, consumedAt } = await redis.hgetall(key);

@@ -179,7 +179,7 @@ describe.each<[AccessTokenFormat, { afterRevocation: number; afterCacheTime: num
   let operator: StoreBackend;
   beforeAll(async () => {
     idp = await startTestIdp({ store: 'sqlite', accessTokenFormat });
-    operator = openStore(idp.config);
+    operator = await openStore(idp.config);
   });
   afterAll(async () => {
     await operator.close();

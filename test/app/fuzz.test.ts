@@ -4,7 +4,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { readAppConfig } from '../../app/config.js';
 import { createApp } from '../../app/index.js';
-import { createSealer } from '../../app/sealed.js';
+import { createSealer } from '../../common/sealed.js';
 import type { AuthSession } from '../../app/session.js';
 import { silentLogger } from '../../common/log.js';
 

@@ -3,7 +3,7 @@ import type { Express } from 'express';
 import type { CustomFetch } from 'openid-client';
 import { type AppConfig, readAppConfig } from '../../app/config.js';
 import { type AppDeps, type BffApp, createApp } from '../../app/index.js';
-import { createSealer } from '../../app/sealed.js';
+import { createSealer } from '../../common/sealed.js';
 import type { AuthSession } from '../../app/session.js';
 import { tokenCookieName } from '../../app/token-cookie.js';
 import { silentLogger } from '../../common/log.js';

@@ -1,5 +1,4 @@
 /** The real IdP in-process for tests, and a scripted browser to sign in at it. */
-import { describe } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
@@ -61,6 +60,10 @@ export async function startTestIdp(overrides: TestIdpOverrides = {}): Promise<Te
     store: 'memory',
     redisUrl,
     redisPrefix,
+    // The shared test Redis keeps nothing on disk.
+    redisAllowVolatile: true,
+    redisCommandTimeoutMs: 1000,
+    refreshReuseGraceS: 30,
     cookieKeys: ['test-idp-cookie-key-0000000001'],
     clients: defaultClients({ appBaseUrl, mvcSecret: 'mvc-test-secret', apiSecret: 'api-test-secret' }),
     accountsFile: path.join(dataDir, 'accounts.json'),
@@ -118,6 +121,8 @@ function closeServer(server: Server) {
  * The Redis one is skipped, with a warning, when REDIS_URL is unset or unreachable.
  */
 export async function storeSuites(kinds: readonly StoreKind[] = ['memory', 'sqlite', 'redis']) {
+  // Imported here, not at the top: scripts (npm run chaos) use these helpers outside Jest, where @jest/globals throws.
+  const { describe } = await import('@jest/globals');
   const redisUp = kinds.includes('redis') && (await redisReachable(process.env.REDIS_URL));
   if (kinds.includes('redis') && !redisUp) {
     console.warn(`SKIPPED: IdP Redis store suites need a reachable Redis (REDIS_URL=${process.env.REDIS_URL ?? 'unset'})`);

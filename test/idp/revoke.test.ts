@@ -10,7 +10,7 @@ for (const [store, suite] of await storeSuites(['sqlite', 'redis'])) {
     let operator: StoreBackend;
     beforeAll(async () => {
       idp = await startTestIdp({ store });
-      operator = openStore(idp.config);
+      operator = await openStore(idp.config);
     });
     afterAll(async () => {
       await operator.close();

@@ -42,9 +42,10 @@ for (const [store, suite] of await storeSuites()) {
   suite(`the ${store} backend`, () => {
     let backend: StoreBackend;
     let prefix: string;
-    beforeEach(() => {
+    beforeEach(async () => {
       prefix = `idp-test:${randomBytes(6).toString('hex')}:`;
-      backend = openStore({ store, dataDir: path.join(dir, prefix.replaceAll(':', '-')), redisUrl: process.env.REDIS_URL, redisPrefix: prefix });
+      const dataDir = path.join(dir, prefix.replaceAll(':', '-'));
+      backend = await openStore({ store, dataDir, redisUrl: process.env.REDIS_URL, redisPrefix: prefix, redisAllowVolatile: true, redisCommandTimeoutMs: 1000 });
     });
     afterEach(async () => {
       await backend.close();
@@ -121,7 +122,7 @@ describe('the adapter', () => {
   let adapter: ReturnType<ReturnType<typeof createAdapterFactory>>;
   beforeEach(() => {
     backend = createMemoryBackend();
-    adapter = createAdapterFactory(backend, () => clock.now)('AccessToken');
+    adapter = createAdapterFactory(backend, { now: () => clock.now })('AccessToken');
   });
 
   test('keys by SHA-256 of the id, stores no jti, gives it back on find', async () => {
@@ -160,7 +161,7 @@ describe('the adapter', () => {
   });
 
   test('sessions: found by uid (without the raw id); interactions drop the session cookie value', async () => {
-    const factory = createAdapterFactory(backend, () => clock.now);
+    const factory = createAdapterFactory(backend, { now: () => clock.now });
     await factory('Session').upsert('session-cookie-value', { jti: 'session-cookie-value', uid: 'public-uid', accountId: 'bob' }, 60);
     expect(await factory('Session').findByUid('public-uid')).toEqual({ uid: 'public-uid', accountId: 'bob' });
     await factory('Interaction').upsert('i1', { session: { uid: 'public-uid', cookie: 'session-cookie-value', accountId: 'bob' } }, 60);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { Request, Response } from 'express';
-import { createSealer } from '../../app/sealed.js';
+import { createSealer } from '../../common/sealed.js';
 import { CookieTooLargeError, createTokenCookie } from '../../app/token-cookie.js';
 
 const OLD = 'old-cookie-key-0123456789';
