@@ -1,7 +1,7 @@
 import * as client from 'openid-client';
 import type { Logger } from '../common/log.js';
 import type { IdpClient } from './idp-client.js';
-import { classifyRefreshFailure } from './renewal.js';
+import { classifyRefreshFailure, isRetryable } from './renewal.js';
 import { type AuthSession, sessionFromTokens } from './session.js';
 import type { RenewalOutcome } from './store/renewal-store.js';
 
@@ -15,10 +15,14 @@ export function createRefresh(idp: IdpClient, now: () => number, logger: Logger)
       const tokens = await client.refreshTokenGrant(await idp.configuration(), session.refreshToken);
       return { kind: 'renewed', session: sessionFromTokens(tokens, now(), session) };
     } catch (error) {
-      const kind = classifyRefreshFailure(error);
+      const phase = classifyRefreshFailure(error);
       const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      logger.warn('token refresh failed', { kind, reason, sub: session.claims.sub });
-      return { kind, reason };
+      const { error: oauthError, error_description, status } = (error ?? {}) as Record<string, unknown>;
+      const fields = { phase, reason, error: oauthError, error_description, status, sub: session.claims.sub };
+      if (phase === 'bug') logger.error('token refresh failed: programming error', { ...fields, stack: (error as Error | undefined)?.stack });
+      else if (phase === 'unusable') logger.warn('security event: refresh answer rejected', fields);
+      else logger.warn('token refresh failed', fields);
+      return { kind: isRetryable(phase) ? 'transient' : 'refused', reason };
     }
   };
 }

@@ -14,15 +14,53 @@ export function isExpired(now: number, expiresAt: number): boolean {
 
 /** OAuth errors that mean the refresh token will never work again: the session is over. */
 const REFUSALS = new Set(['invalid_grant', 'invalid_client', 'unauthorized_client']);
-
-export type FailureKind = 'transient' | 'refused';
+/** The connection was never made: the IdP cannot have seen the request. */
+const UNSENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
+/** openid-client's codes for an answer that arrived but cannot be trusted. */
+const UNUSABLE = new Set([
+  'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
+  'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
+  'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
+  'OAUTH_INVALID_RESPONSE',
+  'OAUTH_PARSE_ERROR',
+  'OAUTH_KEY_SELECTION_FAILED',
+]);
 
 /**
- * Refused only when the IdP answered with a definitive OAuth error;
- * network errors, timeouts, 5xx and anything unexpected are transient and retried on the next request.
+ * How far a failed refresh got, which decides what happens next (the README's table):
+ * - `unsent`: never reached the IdP — retry later with the same token.
+ * - `unknown`: sent, no usable answer (timeout, reset, 5xx, a proxy's page) — the IdP may have rotated; retry with the
+ *   same token, which its reuse grace window answers with the first answer.
+ * - `refused`: the IdP said no (invalid_grant…) — the session is over.
+ * - `unusable`: an answer arrived but fails validation or belongs to someone else — the session is over, a security event.
+ * - `bug`: our own programming error — the session is over and it is logged as an error, never retried forever.
  */
-export function classifyRefreshFailure(error: unknown): FailureKind {
-  const { error: code, status } = (error ?? {}) as { error?: unknown; status?: unknown };
-  const definitive = typeof code === 'string' && REFUSALS.has(code) && typeof status === 'number' && status < 500;
-  return definitive ? 'refused' : 'transient';
+export type FailurePhase = 'unsent' | 'unknown' | 'refused' | 'unusable' | 'bug';
+
+/** Thrown by the app itself when a token response is complete but cannot be this session's (missing tokens, other `sub`). */
+export class UnusableAnswerError extends Error {
+  override name = 'UnusableAnswerError';
+}
+
+export function classifyRefreshFailure(error: unknown): FailurePhase {
+  if (error instanceof UnusableAnswerError) return 'unusable';
+  const { error: oauthError, status, code, cause, message } = (error ?? {}) as Record<string, unknown>;
+  if (typeof oauthError === 'string' && typeof status === 'number') {
+    return REFUSALS.has(oauthError) && status < 500 ? 'refused' : 'unknown';
+  }
+  // undici reports every network failure as TypeError('fetch failed') with the socket error as its cause.
+  if (error instanceof TypeError && message === 'fetch failed') {
+    const causeCode = (cause as { code?: unknown } | undefined)?.code;
+    return typeof causeCode === 'string' && UNSENT.has(causeCode) ? 'unsent' : 'unknown';
+  }
+  if (typeof code === 'string') {
+    if (UNUSABLE.has(code)) return 'unusable';
+    if (code.startsWith('OAUTH_')) return 'unknown';
+  }
+  return 'bug';
+}
+
+/** Only the network phases keep the session and retry; everything else ends it. */
+export function isRetryable(phase: FailurePhase): boolean {
+  return phase === 'unsent' || phase === 'unknown';
 }

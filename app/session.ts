@@ -1,4 +1,5 @@
 import type { TokenEndpointResponse, TokenEndpointResponseHelpers } from 'openid-client';
+import { UnusableAnswerError } from './renewal.js';
 
 /** Everything the auth cookie carries, sealed. Times are epoch milliseconds of the app's clock. */
 export interface AuthSession {
@@ -18,18 +19,20 @@ export type Tokens = TokenEndpointResponse & TokenEndpointResponseHelpers;
 
 const DISPLAY_CLAIMS = ['sub', 'name', 'given_name', 'family_name', 'email', 'email_verified', 'role'] as const;
 
-export class MissingTokenError extends Error {
-  override name = 'MissingTokenError';
-}
-
-/** A session from a token response: on renewal `previous` supplies what the IdP did not send again. */
+/**
+ * A session from a token response: on renewal `previous` supplies what the IdP did not send again, and the new id
+ * token must name the same user (OIDC Core §12.2) — otherwise the answer is not this session's.
+ */
 export function sessionFromTokens(tokens: Tokens, now: number, previous?: AuthSession): AuthSession {
   const idToken = tokens.id_token ?? previous?.idToken;
   const expiresIn = tokens.expiresIn();
   if (!idToken || !tokens.access_token || expiresIn === undefined) {
-    throw new MissingTokenError('token response lacks an id token, an access token or expires_in');
+    throw new UnusableAnswerError('token response lacks an id token, an access token or expires_in');
   }
   const idClaims = tokens.claims();
+  if (previous && idClaims && idClaims.sub !== previous.claims.sub) {
+    throw new UnusableAnswerError(`the refreshed id token names another user (sub ${String(idClaims.sub)})`);
+  }
   const claims = idClaims
     ? Object.fromEntries(DISPLAY_CLAIMS.filter((name) => idClaims[name] !== undefined).map((name) => [name, idClaims[name]]))
     : (previous?.claims ?? {});

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { classifyRefreshFailure, halfLife, isExpired, shouldRenew } from '../../app/renewal.js';
+import { UnusableAnswerError, classifyRefreshFailure, halfLife, isExpired, isRetryable, shouldRenew } from '../../app/renewal.js';
+import { type AuthSession, type Tokens, sessionFromTokens } from '../../app/session.js';
 import { safeReturnTo } from '../../app/login.js';
 import { isIdpUnavailable } from '../../app/errors.js';
 
@@ -24,23 +25,49 @@ describe('shouldRenew', () => {
   });
 });
 
-describe('classifyRefreshFailure', () => {
+describe('classifyRefreshFailure: by how far the refresh got', () => {
+  const network = (code: string) => new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
+  const clientError = (code: string) => Object.assign(new Error('openid-client'), { name: 'ClientError', code });
   test.each([
-    ['invalid_grant', 400],
-    ['invalid_client', 401],
-    ['unauthorized_client', 400],
-  ])('%s from the IdP is a refusal', (error, status) => {
-    expect(classifyRefreshFailure({ error, status })).toBe('refused');
+    ['connection refused', network('ECONNREFUSED'), 'unsent'],
+    ['DNS failure', network('ENOTFOUND'), 'unsent'],
+    ['connection reset after sending', network('ECONNRESET'), 'unknown'],
+    ['socket closed by the other side', network('UND_ERR_SOCKET'), 'unknown'],
+    ['timeout', clientError('OAUTH_TIMEOUT'), 'unknown'],
+    ["a load balancer's 502/504 page", clientError('OAUTH_RESPONSE_IS_NOT_CONFORM'), 'unknown'],
+    ['5xx with an OAuth body', { error: 'server_error', status: 500 }, 'unknown'],
+    ['invalid_grant with a 5xx status', { error: 'invalid_grant', status: 503 }, 'unknown'],
+    ['temporarily_unavailable', { error: 'temporarily_unavailable', status: 400 }, 'unknown'],
+    ['invalid_grant', { error: 'invalid_grant', status: 400 }, 'refused'],
+    ['invalid_client', { error: 'invalid_client', status: 401 }, 'refused'],
+    ['unauthorized_client', { error: 'unauthorized_client', status: 400 }, 'refused'],
+    ['id token with a wrong iss or aud', clientError('OAUTH_JWT_CLAIM_COMPARISON_FAILED'), 'unusable'],
+    ['id token out of its time window', clientError('OAUTH_JWT_TIMESTAMP_CHECK_FAILED'), 'unusable'],
+    ['malformed token response', clientError('OAUTH_INVALID_RESPONSE'), 'unusable'],
+    ['missing tokens or another sub', new UnusableAnswerError('another user'), 'unusable'],
+    ['a TypeError of our own', new TypeError("Cannot read properties of undefined (reading 'sub')"), 'bug'],
+    ['anything else', new RangeError('oops'), 'bug'],
+    ['nothing at all', undefined, 'bug'],
+  ])('%s → %s', (_name, error, phase) => {
+    expect(classifyRefreshFailure(error)).toBe(phase);
   });
-  test.each([
-    ['network error', new TypeError('fetch failed')],
-    ['timeout', Object.assign(new Error('operation timed out'), { code: 'OAUTH_TIMEOUT' })],
-    ['5xx with an OAuth body', { error: 'server_error', status: 500 }],
-    ['invalid_grant with a 5xx status', { error: 'invalid_grant', status: 503 }],
-    ['other OAuth error', { error: 'invalid_request', status: 400 }],
-    ['nothing at all', undefined],
-  ])('%s is transient', (_name, error) => {
-    expect(classifyRefreshFailure(error)).toBe('transient');
+  test('only the network phases are retried with the same token', () => {
+    expect((['unsent', 'unknown', 'refused', 'unusable', 'bug'] as const).filter(isRetryable)).toEqual(['unsent', 'unknown']);
+  });
+});
+
+describe('sessionFromTokens on renewal', () => {
+  const previous: AuthSession = { idToken: 'i', accessToken: 'a', refreshToken: 'r', claims: { sub: 'bob' }, issuedAt: 0, expiresAt: 60_000, renewals: 0 };
+  const answer = (claims: Record<string, unknown> | undefined, accessToken = 'a2') =>
+    ({ access_token: accessToken, id_token: 'i2', token_type: 'bearer', expiresIn: () => 60, claims: () => claims }) as unknown as Tokens;
+  test('an id token naming another user is not this session’s answer (OIDC Core §12.2)', () => {
+    expect(() => sessionFromTokens(answer({ sub: 'mallory' }), 1000, previous)).toThrow(UnusableAnswerError);
+  });
+  test('an answer without an access token is unusable', () => {
+    expect(() => sessionFromTokens(answer({ sub: 'bob' }, ''), 1000, previous)).toThrow(UnusableAnswerError);
+  });
+  test('the same user: renewed, the refresh token kept when none came back', () => {
+    expect(sessionFromTokens(answer({ sub: 'bob' }), 1000, previous)).toMatchObject({ accessToken: 'a2', refreshToken: 'r', renewals: 1, expiresAt: 61_000 });
   });
 });
 

@@ -12,6 +12,8 @@ describe('readIdpConfig', () => {
       store: 'sqlite',
       accountsFile: 'data/idp/accounts.json',
       ttl: { accessToken: 60, refreshToken: 60, idToken: 60, session: 8 * 3600 },
+      refreshReuseGraceS: 30,
+      redisAllowVolatile: false,
     });
     expect(config.clients.map((client) => client.client_id)).toEqual(['mvc', 'api']);
     expect(config.clients[0]).toMatchObject({
@@ -38,6 +40,11 @@ describe('readIdpConfig', () => {
     expect(config.clients[0]).toMatchObject({ client_secret: 'another-secret-value', redirect_uris: ['https://app.example.com/signin-oidc'] });
   });
 
+  test('the reuse grace window never outlives a refresh token, and 0 turns it off', () => {
+    expect(readIdpConfig({ IDP_REFRESH_TOKEN_TTL: '20' }).refreshReuseGraceS).toBe(20);
+    expect(readIdpConfig({ IDP_REFRESH_REUSE_GRACE_S: '0' }).refreshReuseGraceS).toBe(0);
+  });
+
   test.each([
     [{ IDP_PORT: '99999' }, /IDP_PORT/],
     [{ IDP_PORT: 'four' }, /IDP_PORT/],
@@ -47,6 +54,9 @@ describe('readIdpConfig', () => {
     [{ IDP_ISSUER: 'not a url' }, /IDP_ISSUER/],
     [{ IDP_REFRESH_TOKEN_TTL: '0' }, /IDP_REFRESH_TOKEN_TTL/],
     [{ IDP_JWKS: '{"keys":[{"kty":"EC"}]}' }, /IDP_JWKS/],
+    [{ IDP_REFRESH_REUSE_GRACE_S: '61' }, /IDP_REFRESH_REUSE_GRACE_S/],
+    [{ IDP_REFRESH_TOKEN_TTL: '20', IDP_REFRESH_REUSE_GRACE_S: '21' }, /IDP_REFRESH_REUSE_GRACE_S must be an integer between 0 and 20/],
+    [{ IDP_REDIS_ALLOW_VOLATILE: 'maybe' }, /IDP_REDIS_ALLOW_VOLATILE/],
   ])('rejects %j with a ConfigError', (env, message) => {
     expect(() => readIdpConfig(env)).toThrow(ConfigError);
     expect(() => readIdpConfig(env)).toThrow(message);

@@ -11,6 +11,7 @@ import { createMemoryBackend } from '../../idp/store/memory.js';
 import { openStore } from '../../idp/store/open.js';
 import { type TestIdp, browserCodeFlow, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';
 import { deleteRedisKeys } from '../helpers/redis.js';
+import { redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -192,6 +193,24 @@ async function issueEverything(idp: TestIdp) {
     rotatedRefresh: String(rotated.refresh_token),
   };
 }
+
+describe('Redis without persistence', () => {
+  test('the IdP refuses it unless told it may lose everything on a restart, and accepts it once it persists', async () => {
+    if (!redisServerInstalled('the Redis persistence check')) return;
+    const server = await startRedisServer(); // started with --save '' --appendonly no
+    try {
+      const config = { store: 'redis' as const, dataDir: dir, redisUrl: server.url, redisPrefix: 'idp:', redisCommandTimeoutMs: 1000 };
+      await expect(openStore({ ...config, redisAllowVolatile: false })).rejects.toThrow(/no data across a restart.*--appendonly yes.*IDP_REDIS_ALLOW_VOLATILE/);
+      await (await openStore({ ...config, redisAllowVolatile: true })).close();
+      const admin = new Redis(server.url);
+      await admin.config('SET', 'appendonly', 'yes');
+      admin.disconnect();
+      await (await openStore({ ...config, redisAllowVolatile: false })).close();
+    } finally {
+      await server.stop();
+    }
+  });
+});
 
 describe('the SQLite file', () => {
   test('holds no raw token, code or session id', async () => {
