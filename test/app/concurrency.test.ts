@@ -68,11 +68,13 @@ describe('concurrent renewal, one instance', () => {
     expect(idp.refreshCalls() - before).toBe(tally.renewals);
   });
 
-  test('failure mode: without the protection the same burst logs the user out', async () => {
+  test('failure mode: without the protection (and without the IdP grace window) the same burst logs the user out', async () => {
     const clock = testClock();
-    const { app, close } = await startTestApp(idp, { clock, deps: { renewals: uncoordinated } });
+    const strictIdp = await startTestIdp({ refreshReuseGraceS: 0 });
+    const { app, close } = await startTestApp(strictIdp, { clock, deps: { renewals: uncoordinated } });
     const tally = await burstScenario([app], clock);
     await close();
+    await strictIdp.close();
     expect(tally.logouts).toBeGreaterThan(0);
   });
 });
@@ -99,11 +101,21 @@ withRedis('concurrent renewal, two instances on one Redis', () => {
     expect(idp.refreshCalls() - before).toBe(tally.renewals);
   });
 
-  test('failure mode: two instances each with only in-process protection log the user out', async () => {
+  test('failure mode: two instances each with only in-process protection, against an IdP without grace, log the user out', async () => {
+    const clock = testClock();
+    const strictIdp = await startTestIdp({ refreshReuseGraceS: 0 });
+    const instances = await Promise.all([1, 2].map(() => startTestApp(strictIdp, { clock })));
+    const tally = await burstScenario(instances.map((instance) => instance.app), clock);
+    await Promise.all(instances.map((instance) => instance.close()));
+    await strictIdp.close();
+    expect(tally.logouts).toBeGreaterThan(0);
+  });
+
+  test('the IdP grace window alone also saves it: two in-process instances, no logout', async () => {
     const clock = testClock();
     const instances = await Promise.all([1, 2].map(() => startTestApp(idp, { clock })));
     const tally = await burstScenario(instances.map((instance) => instance.app), clock);
     await Promise.all(instances.map((instance) => instance.close()));
-    expect(tally.logouts).toBeGreaterThan(0);
+    expect(tally.logouts).toBe(0);
   });
 });
