@@ -5,13 +5,18 @@ import type { IdpClient } from './idp-client.js';
 import { TRANSACTION_TTL_MS, type TransactionCookie } from './transaction.js';
 import { IdpUnavailableError } from './errors.js';
 
-/** Only same-origin relative paths: anything else (absolute, `//host`, `/\host`) would be an open redirect. */
+const RETURN_BASE = 'http://return-to.invalid';
+
+/** A path that a browser resolves to our own origin; the raw value can look innocent and normalise into `//host`. */
+const staysHere = (path: string) => path.startsWith('/') && !path.startsWith('//') && !path.startsWith('/\\') && new URL(path, RETURN_BASE).origin === RETURN_BASE;
+
+/** Only same-origin paths, judged on the value that will be sent in `Location`, not on what was received. */
 export function safeReturnTo(value: unknown): string {
-  if (typeof value !== 'string' || !value.startsWith('/') || value.startsWith('//') || value.startsWith('/\\')) return '/';
+  if (typeof value !== 'string' || !value.startsWith('/')) return '/';
   try {
-    const base = 'http://return-to.invalid';
-    const url = new URL(value, base);
-    return url.origin === base ? url.pathname + url.search + url.hash : '/';
+    const url = new URL(value, RETURN_BASE);
+    const path = url.pathname + url.search + url.hash;
+    return url.origin === RETURN_BASE && staysHere(path) ? path : '/';
   } catch {
     return '/';
   }

@@ -82,18 +82,58 @@ describe('isIdpUnavailable', () => {
   });
 });
 
-describe('safeReturnTo', () => {
+describe('safeReturnTo: judged on what goes into Location', () => {
   test.each([
     ['/about', '/about'],
     ['/about?tab=1#x', '/about?tab=1#x'],
-    ['https://evil.example/', '/'],
-    ['//evil.example/path', '/'],
-    ['/\\evil.example', '/'],
-    ['about', '/'],
-    ['javascript:alert(1)', '/'],
-    [undefined, '/'],
-    [['/a', '/b'], '/'],
-  ])('%p → %p', (input, expected) => {
+    ['/a/b/../c', '/a/c'],
+    ['/%2Fevil.example', '/%2Fevil.example'], // an encoded slash stays a path segment
+    ['/caf\u00e9', '/caf%C3%A9'],
+  ])('kept: %p → %p', (input, expected) => {
     expect(safeReturnTo(input)).toBe(expected);
+  });
+
+  test.each([
+    'https://evil.example/',
+    'http://return-to.invalid/x', // absolute, even on the placeholder origin
+    '//evil.example/path',
+    '/\\evil.example',
+    '\\/evil.example',
+    '/.//evil.example',
+    '/%2e//evil.example',
+    '/%2E//evil.example',
+    '/a/..//evil.example',
+    '/a/%2e%2e//evil.example',
+    '/./\\evil.example',
+    '/\t/evil.example',
+    '/\n/evil.example',
+    '/\r\n/evil.example',
+    '\t//evil.example',
+    ' //evil.example',
+    '/\\/evil.example',
+    '/../../evil.example/..//evil.example',
+    'about',
+    'javascript:alert(1)',
+    '',
+  ])('refused: %p → /', (input) => {
+    expect(safeReturnTo(input)).toBe('/');
+  });
+
+  test.each([undefined, null, 42, ['/a', '/b'], { toString: () => '/a' }])('not a string: %p → /', (input) => {
+    expect(safeReturnTo(input)).toBe('/');
+  });
+
+  test('whatever comes in, what goes out resolves to our own origin in a browser', () => {
+    const seed = Number(process.env.FUZZ_SEED ?? 20261130);
+    console.log(`safeReturnTo fuzz seed ${seed} (FUZZ_SEED to replay)`);
+    let state = seed;
+    const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const pieces = ['/', '//', '\\', '.', '..', '%2e', '%2E', '%2f', '%5c', '\t', '\n', ' ', '@', ':', 'evil.example', 'a', '?', '#', '\uff0f', '\u2215', '%00'];
+    for (let i = 0; i < 5000; i++) {
+      const input = '/' + Array.from({ length: 1 + Math.floor(random() * 6) }, () => pieces[Math.floor(random() * pieces.length)]).join('');
+      const out = safeReturnTo(input);
+      expect({ input, origin: new URL(out, 'https://app.example').origin }).toEqual({ input, origin: 'https://app.example' });
+      expect(out.startsWith('//') || out.startsWith('/\\')).toBe(false);
+    }
   });
 });
