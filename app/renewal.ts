@@ -44,12 +44,15 @@ export class UnusableAnswerError extends Error {
 
 export function classifyRefreshFailure(error: unknown): FailurePhase {
   if (error instanceof UnusableAnswerError) return 'unusable';
-  const { error: oauthError, status, code, cause, message } = (error ?? {}) as Record<string, unknown>;
+  const { error: oauthError, status, code, cause, message, name } = (error ?? {}) as Record<string, unknown>;
+  // openid-client wraps what it does not recognise (a fetch error from another realm, say) without a code: judge the cause.
+  if (name === 'ClientError' && code === undefined && cause !== undefined) return classifyRefreshFailure(cause);
   if (typeof oauthError === 'string' && typeof status === 'number') {
     return REFUSALS.has(oauthError) && status < 500 ? 'refused' : 'unknown';
   }
-  // undici reports every network failure as TypeError('fetch failed') with the socket error as its cause.
-  if (error instanceof TypeError && message === 'fetch failed') {
+  // undici reports every network failure as TypeError('fetch failed') with the socket error as its cause; by name,
+  // not instanceof: fetch's errors may come from another realm (a VM context, a worker).
+  if (name === 'TypeError' && message === 'fetch failed') {
     const causeCode = (cause as { code?: unknown } | undefined)?.code;
     return typeof causeCode === 'string' && UNSENT.has(causeCode) ? 'unsent' : 'unknown';
   }

@@ -32,6 +32,7 @@ describe('classifyRefreshFailure: by how far the refresh got', () => {
     ['connection refused', network('ECONNREFUSED'), 'unsent'],
     ['DNS failure', network('ENOTFOUND'), 'unsent'],
     ['connection reset after sending', network('ECONNRESET'), 'unknown'],
+    ['a network error openid-client wrapped', Object.assign(new Error('something went wrong', { cause: network('UND_ERR_SOCKET') }), { name: 'ClientError' }), 'unknown'],
     ['socket closed by the other side', network('UND_ERR_SOCKET'), 'unknown'],
     ['timeout', clientError('OAUTH_TIMEOUT'), 'unknown'],
     ["a load balancer's 502/504 page", clientError('OAUTH_RESPONSE_IS_NOT_CONFORM'), 'unknown'],
