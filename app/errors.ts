@@ -26,7 +26,8 @@ const UNAVAILABLE_CODES = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT']);
 
 /** Network failure, timeout or a 5xx: the IdP, not the visitor, is at fault (502 rather than 400). */
 export function isIdpUnavailable(error: unknown): boolean {
-  if (error instanceof TypeError) return true;
-  const { code, status, cause } = (error ?? {}) as { code?: string; status?: number; cause?: { status?: number } };
+  const { name, code, status, cause } = (error ?? {}) as { name?: string; code?: string; status?: number; cause?: { status?: number; name?: string } };
+  // By name: fetch's TypeError may come from another realm, and openid-client then wraps it as a ClientError.
+  if (name === 'TypeError' || cause?.name === 'TypeError') return true;
   return UNAVAILABLE_CODES.has(code ?? '') || (status ?? cause?.status ?? 0) >= 500;
 }
