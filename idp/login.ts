@@ -44,14 +44,15 @@ export function interactionRoutes(provider: Provider, accounts: AccountStore, th
     const address = req.ip ?? 'unknown';
     const wait = throttle.retryAfterS(username, address);
     if (wait > 0) {
-      logger.info('login throttled', { username, address, retryAfterS: wait });
+      // Never the submitted username: people paste their password into it.
+      logger.info('login throttled', { address, retryAfterS: wait });
       res.set('Retry-After', String(wait));
       return showLogin(res, 429, interaction, username, tooManyAttempts(wait));
     }
     const accountId = await accounts.authenticate(username, password);
     if (!accountId) {
       throttle.failed(username, address);
-      logger.info('login failed', { username, address });
+      logger.info('login failed', { address });
       return showLogin(res, 401, interaction, username, INVALID_CREDENTIALS);
     }
     throttle.succeeded(username);
@@ -88,13 +89,23 @@ async function finishConsent(provider: Provider, req: Request, res: Response, in
   await provider.interactionFinished(req, res, { consent: { grantId: grant.jti } });
 }
 
+/** A client error that Express or its body parser raised (bad charset, body too large, undecodable path): the request's fault. */
+const clientStatus = (error: unknown) => {
+  const status = (error as { status?: unknown } | undefined)?.status;
+  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
+};
+
 function interactionError(logger: Logger): ErrorRequestHandler {
   return async (error, _req, res, _next) => {
     const expired = error instanceof UnknownInteractionError;
-    if (!expired) logger.error('interaction failed', { error });
+    const malformed = clientStatus(error);
+    if (malformed) logger.info('malformed sign-in request', { status: malformed, reason: (error as Error).message });
+    else if (!expired) logger.error('interaction failed', { error });
     const [status, heading, message] = expired
       ? [400, 'Sign-in expired', 'This sign-in page has expired or was already used. Go back to the application and sign in again.']
-      : [500, 'Something went wrong', 'The sign-in could not be completed. Please try again.'];
+      : malformed
+        ? [malformed, 'Sign-in problem', 'The sign-in request could not be read. Go back to the application and sign in again.']
+        : [500, 'Something went wrong', 'The sign-in could not be completed. Please try again.'];
     res.status(status).type('html').send(await renderView('message', { heading, message, tone: 'error' }));
   };
 }

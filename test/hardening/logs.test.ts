@@ -19,6 +19,8 @@ const CAROL: AccountRecord = {
   claims: { name: 'Carol', given_name: 'Carol', family_name: 'C', email: 'carol@example.com', email_verified: true, role: 'user' },
 };
 const credentials = { username: 'carol', password: PASSWORD };
+/** Typed into the username field by mistake. */
+const PASTED_PASSWORD = 'Tr0ub4dor&3-pasted-into-username';
 
 const lines: string[] = [];
 const capture = (service: string) => createLogger(service, 'debug', (line) => lines.push(line));
@@ -61,9 +63,10 @@ const signedIn = async () => {
 const about = (cookie: SetCookie) => request(bff.app).get('/about').set('Cookie', cookie.pair);
 
 test('no token, cookie, secret or password in any log line through sign-in, logout, renewal, transient and refused renewals', async () => {
-  // A wrong password first: the IdP logs the failure.
+  // A wrong password first: the IdP logs the failure, but never the submitted name (people paste passwords there).
   const start = await request(bff.app).get('/login');
-  await expect(browserSignIn(start.headers.location!, { username: 'carol', password: WRONG_PASSWORD })).rejects.toThrow(SignInError);
+  await expect(browserSignIn(start.headers.location!, { username: PASTED_PASSWORD, password: WRONG_PASSWORD })).rejects.toThrow(SignInError);
+  secrets.add(PASTED_PASSWORD);
 
   // Logout: the app's, then the IdP's, which calls the app's back channel.
   const first = await signedIn();
