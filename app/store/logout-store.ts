@@ -1,22 +1,34 @@
 import type { AuthSession } from '../session.js';
 
 /**
- * Back-channel logouts the app has been told about: `sid:<id>` or `sub:<id>` → when.
- * Kept only as long as a cookie issued before the logout could still live.
+ * Logouts the app has been told about — `sid:<id>`, `sub:<id>` (back-channel), `signin:<id>` (POST /logout without a
+ * sid) → when — and logout tokens already used (`jti:<id>`). Kept only as long as what they refuse could still be valid.
  */
 export interface LogoutStore {
   remember(keys: string[], at: number, keepMs: number): Promise<void>;
   /** The latest logout recorded under any of the keys. */
   loggedOutAt(keys: string[]): Promise<number | undefined>;
+  close(): Promise<void>;
 }
 
-export function logoutKeys(session: Pick<AuthSession, 'sid' | 'claims'>): string[] {
+type SessionNames = Pick<AuthSession, 'sid' | 'signInId' | 'claims'>;
+
+export function logoutKeys(session: SessionNames): string[] {
   const keys = [`sub:${String(session.claims.sub)}`];
   if (session.sid) keys.push(`sid:${session.sid}`);
+  if (session.signInId) keys.push(`signin:${session.signInId}`);
   return keys;
 }
 
-/** A cookie issued (or renewed) before a logout of its sid or sub is dead. */
+/** The key that names this session alone, every copy and renewal of its cookie included: what POST /logout records. */
+export function sessionKey(session: SessionNames): string {
+  if (session.sid) return `sid:${session.sid}`;
+  if (session.signInId) return `signin:${session.signInId}`;
+  // A cookie sealed before sessions carried a sign-in id, from an IdP without sid: only the user's key reaches every copy.
+  return `sub:${String(session.claims.sub)}`;
+}
+
+/** A cookie issued (or renewed) before a logout of its session or user is dead. */
 export async function isLoggedOut(store: LogoutStore, session: AuthSession): Promise<boolean> {
   const at = await store.loggedOutAt(logoutKeys(session));
   return at !== undefined && at >= session.issuedAt;
