@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { decodeJwt } from 'jose';
 import type { TokenEndpointResponse, TokenEndpointResponseHelpers } from 'openid-client';
 import { UnusableAnswerError } from './renewal.js';
 
@@ -6,18 +8,28 @@ export interface AuthSession {
   idToken: string;
   accessToken: string;
   refreshToken?: string;
-  /** Display claims from the latest id token. */
+  /** Display claims of `idToken`: never stored, the id token carries them (see displayClaims). */
   claims: Record<string, unknown>;
   issuedAt: number;
   expiresAt: number;
   renewals: number;
   /** The IdP session id (`sid`), for logout. */
   sid?: string;
+  /** Only when the IdP sends no `sid`: a random id of this sign-in, kept through renewals, that POST /logout records. */
+  signInId?: string;
 }
 
 export type Tokens = TokenEndpointResponse & TokenEndpointResponseHelpers;
 
 const DISPLAY_CLAIMS = ['sub', 'name', 'given_name', 'family_name', 'email', 'email_verified', 'role'] as const;
+
+const pickDisplayClaims = (all: Record<string, unknown>) =>
+  Object.fromEntries(DISPLAY_CLAIMS.filter((name) => all[name] !== undefined).map((name) => [name, all[name]]));
+
+/** Decoded without verifying: the id token was verified when the IdP sent it, and has been sealed since. */
+export function displayClaims(idToken: string): Record<string, unknown> {
+  return pickDisplayClaims(decodeJwt(idToken));
+}
 
 /**
  * A session from a token response: on renewal `previous` supplies what the IdP did not send again, and the new id
@@ -33,9 +45,8 @@ export function sessionFromTokens(tokens: Tokens, now: number, previous?: AuthSe
   if (previous && idClaims && idClaims.sub !== previous.claims.sub) {
     throw new UnusableAnswerError(`the refreshed id token names another user (sub ${String(idClaims.sub)})`);
   }
-  const claims = idClaims
-    ? Object.fromEntries(DISPLAY_CLAIMS.filter((name) => idClaims[name] !== undefined).map((name) => [name, idClaims[name]]))
-    : (previous?.claims ?? {});
+  const claims = idClaims ? pickDisplayClaims(idClaims) : (previous?.claims ?? {});
+  const sid = typeof idClaims?.sid === 'string' ? idClaims.sid : previous?.sid;
   return {
     idToken,
     accessToken: tokens.access_token,
@@ -44,11 +55,12 @@ export function sessionFromTokens(tokens: Tokens, now: number, previous?: AuthSe
     issuedAt: now,
     expiresAt: now + expiresIn * 1000,
     renewals: previous ? previous.renewals + 1 : 0,
-    sid: typeof idClaims?.sid === 'string' ? idClaims.sid : previous?.sid,
+    sid,
+    signInId: sid ? undefined : (previous?.signInId ?? randomBytes(16).toString('base64url')),
   };
 }
 
-/** The shape check after decryption: sealed values are authentic, but may come from an older format. */
+/** The shape check of an auth cookie of the previous format, which sealed the whole session, claims included. */
 export function isAuthSession(value: unknown): value is AuthSession {
   const s = value as AuthSession;
   return (

@@ -1,19 +1,22 @@
-import { parse } from 'cookie';
-import cookieSession from 'cookie-session';
+import { parse, serialize } from 'cookie';
 import type { Request, Response } from 'express';
 import type { CookieMode } from './config.js';
 import type { Sealer } from '../common/sealed.js';
-import { type AuthSession, isAuthSession } from './session.js';
+import { chunkIndex, chunkName, joinValue, splitValue } from './cookie-chunks.js';
+import { openSession, sealSession } from './cookie-payload.js';
+import { TokensTooLargeError } from './errors.js';
+import type { AuthSession } from './session.js';
 
 /**
- * The auth cookie: cookie-session writes it (attributes, per-request expiry), our sealer makes it secret.
- * cookie-session only signs, so its signature is switched off: the AEAD tag already authenticates.
+ * The auth cookie: the sealed session as one base64url value, in one cookie or chunks of one (cookie-chunks.ts).
+ * Persistent mode sends Max-Age as well as Expires: a browser whose clock runs ahead of ours would drop an Expires-only cookie early.
  */
 export interface TokenCookie {
   /** What the request carries, or what this request already wrote. */
   read(req: Request): AuthSession | undefined;
-  /** Whether the request carries the cookie at all (valid or not). */
+  /** Whether the request carries the cookie, or any chunk of it, at all (valid or not). */
   sent(req: Request): boolean;
+  /** Throws TokensTooLargeError, writing nothing, when the chunks together would exceed `maxBytes`. */
   write(req: Request, res: Response, session: AuthSession): void;
   clear(req: Request, res: Response): void;
 }
@@ -25,72 +28,90 @@ export interface TokenCookieOptions {
   sealer: Sealer;
   /** How many recently opened cookies to remember (0: none). */
   cacheEntries: number;
+  /** The app's clock: Max-Age counts from it to the session's expiresAt. */
+  now: () => number;
+  /** Ceiling on the chunks' `name=value` pairs together, as the browser sends them back. */
+  maxBytes: number;
   name?: string;
 }
 
-/** Browsers silently drop a larger cookie, which would look like a random logout: refuse to write one instead. */
+/** Browsers keep a cookie only if its whole Set-Cookie line, attributes included, is under this (RFC 6265 §6.1, the strict reading). */
 export const MAX_COOKIE_BYTES = 4096;
-
-export class CookieTooLargeError extends Error {
-  override name = 'CookieTooLargeError';
-}
 
 export function tokenCookieName(secure: boolean, name = 'auth'): string {
   return secure ? `__Host-${name}` : name;
 }
 
-/** cookie-session's format: base64 of the JSON session, here `{ t: <sealed> }`. */
-function sealedValue(raw: string | undefined): string | undefined {
-  if (!raw) return undefined;
-  try {
-    const { t } = JSON.parse(Buffer.from(raw, 'base64').toString('utf8')) as { t?: unknown };
-    return typeof t === 'string' ? t : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Values are base64url, digits and dots: written as they are. */
+const verbatim = (value: string) => value;
 
-export function createTokenCookie({ secure, mode, sealer, cacheEntries, name = 'auth' }: TokenCookieOptions): TokenCookie {
+export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, maxBytes, name = 'auth' }: TokenCookieOptions): TokenCookie {
   const cookieName = tokenCookieName(secure, name);
-  const writer = cookieSession({ name: cookieName, signed: false, httpOnly: true, sameSite: 'lax', secure, path: '/' });
+  const attributes = { httpOnly: true, sameSite: 'lax', secure, path: '/', encode: verbatim } as const;
+  const isOurs = (line: string) => line.startsWith(`${cookieName}=`) || chunkIndex(line.slice(0, line.indexOf('=')), cookieName) !== undefined;
   const written = new WeakMap<Request, AuthSession | null>();
   // A cookie value never changes meaning, so opening it is memoised: a browser sends the same cookie until the next renewal.
-  // Bounded, oldest out first; expiry and logout are still checked on every request by the middleware.
-  const opened = new Map<string, AuthSession>();
-  // cookie-session joins a request only when it has something to write: on the hot path (a valid cookie, no renewal) it costs nothing.
-  const session = (req: Request, res: Response) => {
-    if (!written.has(req)) writer(req, res, () => {});
-    return req;
+  // Found by the value's head (key id and the seal's random IV), then compared whole, every chunk included: hashing a
+  // 12 KB value as the key would cost ~20 µs a request. Bounded, oldest out first; expiry and logout are still checked
+  // on every request by the middleware.
+  const opened = new Map<string, { value: string; session: AuthSession }>();
+  const memoKey = (value: string) => value.slice(0, 40);
+  const cookies = (req: Request) => (req.headers.cookie?.includes(cookieName) ? parse(req.headers.cookie) : {});
+  /** The chunk cookies (`auth.1`, …) the browser holds, to delete those a new value no longer uses. */
+  const chunksSent = (req: Request) => Object.keys(cookies(req)).filter((other) => chunkIndex(other, cookieName) !== undefined);
+
+  /** Our cookies' lines in the response are replaced as a set (a renewal, then a logout): other cookies stay. */
+  const putLines = (res: Response, lines: string[]) => {
+    const present = res.getHeader('Set-Cookie');
+    const others = (present === undefined ? [] : Array.isArray(present) ? present : [String(present)]).filter((line) => !isOurs(line));
+    res.setHeader('Set-Cookie', [...others, ...lines]);
   };
-  const raw = (req: Request) => (req.headers.cookie?.includes(cookieName) ? parse(req.headers.cookie)[cookieName] : undefined);
+  const lifetime = (session: AuthSession) =>
+    mode === 'persistent' ? { expires: new Date(session.expiresAt), maxAge: Math.max(0, Math.floor((session.expiresAt - now()) / 1000)) } : {};
+  const expired = { ...attributes, maxAge: 0, expires: new Date(0) };
+
   return {
     read(req) {
       if (written.has(req)) return written.get(req) ?? undefined;
-      const value = raw(req);
+      const all = cookies(req);
+      const first = all[cookieName];
+      const value = first ? joinValue(first, (index) => all[chunkName(cookieName, index)]) : undefined;
       if (value === undefined) return undefined;
-      const known = opened.get(value);
-      if (known) return known;
-      const sealed = sealedValue(value);
-      const candidate = sealed === undefined ? undefined : sealer.open(sealed);
-      if (!isAuthSession(candidate)) return undefined;
-      if (cacheEntries > 0) {
+      const known = opened.get(memoKey(value));
+      if (known?.value === value) return known.session;
+      const session = openSession(sealer, value);
+      if (session && cacheEntries > 0) {
         if (opened.size >= cacheEntries) opened.delete(opened.keys().next().value!);
-        opened.set(value, candidate);
+        opened.set(memoKey(value), { value, session });
       }
-      return candidate;
+      return session;
     },
-    sent: (req) => raw(req) !== undefined,
-    write(req, res, value) {
-      const sealed = sealer.seal(value);
-      // name=base64(JSON {"t":"…"}) plus attributes of about 100 bytes.
-      const bytes = cookieName.length + 1 + Math.ceil((sealed.length + 8) / 3) * 4 + 100;
-      if (bytes > MAX_COOKIE_BYTES) throw new CookieTooLargeError(`the auth cookie would be ${bytes} bytes: the IdP's tokens are too large for a cookie`);
-      session(req, res).session = { t: sealed };
-      if (mode === 'persistent') req.sessionOptions.expires = new Date(value.expiresAt);
-      written.set(req, value);
+    sent: (req) => Object.keys(cookies(req)).some((other) => other === cookieName || chunkIndex(other, cookieName) !== undefined),
+    write(req, res, session) {
+      const options = { ...attributes, ...lifetime(session) };
+      // Room for a value on a line: the chunks' room is sized for a two-digit index and count, far more chunks than maxBytes allows.
+      const room = (chunk: string, value: string) => MAX_COOKIE_BYTES - 1 - Buffer.byteLength(serialize(chunk, value, options));
+      const sealed = sealSession(sealer, session);
+      const values = splitValue(sealed, room(cookieName, ''), room(chunkName(cookieName, 99), '99.'));
+      const bytes = values.map((value, index) => `${chunkName(cookieName, index)}=${value}`).join('; ').length;
+      if (bytes > maxBytes) {
+        throw new TokensTooLargeError({
+          bytes,
+          maxBytes,
+          idBytes: session.idToken.length,
+          accessBytes: session.accessToken.length,
+          refreshBytes: session.refreshToken?.length ?? 0,
+        });
+      }
+      const leftovers = chunksSent(req).filter((other) => chunkIndex(other, cookieName)! >= values.length);
+      putLines(res, [
+        ...values.map((value, index) => serialize(chunkName(cookieName, index), value, options)),
+        ...leftovers.map((other) => serialize(other, '', expired)),
+      ]);
+      written.set(req, session);
     },
     clear(req, res) {
-      session(req, res).session = null;
+      putLines(res, [cookieName, ...chunksSent(req)].map((other) => serialize(other, '', expired)));
       written.set(req, null);
     },
   };

@@ -71,7 +71,7 @@ export async function ourApp({ issuer, now = Date.now, fetch, refresh, redisUrl 
   const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
   const renewals = redis ? await createRedisRenewalStore(redis, { lockTtlMs: 2 * config.idpTimeoutMs + 1000, now }) : createMemoryRenewalStore(now);
   const logouts = redis ? createRedisLogoutStore(redis) : createMemoryLogoutStore(now);
-  const cookie = createTokenCookie({ secure: false, mode: config.cookieMode, sealer: createSealer(config.cookieKeys, 'auth-cookie'), cacheEntries: config.cookieCacheEntries, now });
+  const cookie = createTokenCookie({ secure: false, mode: config.cookieMode, sealer: createSealer(config.cookieKeys, 'auth-cookie'), cacheEntries: config.cookieCacheEntries, now, maxBytes: config.cookieMaxBytes });
   refresh ??= createRefresh(createIdpClient(config, { fetch }), now, silentLogger);
   const app = express();
   app.disable('x-powered-by');

@@ -102,7 +102,7 @@ export async function memoryScenario({ quick }: Mode): Promise<Section> {
   const mb = (bytes: number) => `${num(bytes / 2 ** 20, 1)} MB`;
   const perSession = (plain.heapBytes - warm.heapBytes) / SESSIONS;
   const perRenewal = (renewed.heapBytes - plain.heapBytes) / renewalCount;
-  // Each cached cookie: its ~2.2 KB value as the key and the opened session (~1.5 KB); 4 KB is a generous bound.
+  // Each cached cookie: its ~1 KB value, a 40-character key and the opened session (~1.5 KB); 4 KB is a generous bound.
   const cacheEntries = benchAppConfig().cookieCacheEntries;
   const cacheBound = cacheEntries * 4096;
   const bounded = plain.heapBytes - warm.heapBytes < cacheBound;

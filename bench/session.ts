@@ -1,8 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createRequire } from 'node:module';
-import { SignJWT, generateKeyPair } from 'jose';
+import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
+import type { Request, Response } from 'express';
 import { createSealer } from '../common/sealed.js';
+import { chunkName, joinValue } from '../app/cookie-chunks.js';
+import { openSession } from '../app/cookie-payload.js';
 import { type AuthSession, type Tokens, sessionFromTokens } from '../app/session.js';
+import { createTokenCookie } from '../app/token-cookie.js';
 
 /**
  * Auth cookies minted without an IdP: the bench seals sessions with the app's own sealer,
@@ -55,6 +59,28 @@ export async function withJwtAccessToken(tokens: TokenSet): Promise<TokenSet> {
   return { ...tokens, accessToken: await sign(payload, 'at+jwt') };
 }
 
+/** What the token endpoint returned, in characters: what the cookie has to carry. */
+export const rawTokenBytes = (tokens: TokenSet) => tokens.idToken.length + tokens.accessToken.length + tokens.refreshToken.length;
+
+/**
+ * The same token set with claims added to its id token (re-signed), as an IdP releasing a long name or many groups
+ * issues it: the app reads its display claims from the id token, so they are carried once.
+ */
+export async function withIdTokenClaims(tokens: TokenSet, extra: Record<string, unknown>): Promise<TokenSet> {
+  return { ...tokens, idToken: await sign({ ...decodeJwt(tokens.idToken), ...extra }), claims: { ...tokens.claims, ...extra } };
+}
+
+/**
+ * About `rawBytes` of tokens: scenario 1's set with a JWT access token and a `groups` claim long enough — the chunked case
+ * (8 KB: three cookies). Groups, not a long name, so the page the bench fetches stays the same size.
+ */
+export async function largeTokenSet(rawBytes = 8 * 1024): Promise<TokenSet> {
+  const base = await withJwtAccessToken(await syntheticTokenSet());
+  // `"group-00000",` is 14 characters of JSON, 4/3 as many once base64url in the id token.
+  const count = Math.max(0, Math.ceil(((rawBytes - rawTokenBytes(base)) * 3) / 4 / 14));
+  return withIdTokenClaims(base, { groups: Array.from({ length: count }, (_, i) => `group-${String(i).padStart(5, '0')}`) });
+}
+
 /** The session the app would build from this token response, through the app's own sessionFromTokens. */
 export function authSession(tokens: TokenSet, issuedAt = Date.now(), ttlMs = TOKEN_TTL_MS): AuthSession {
   const response = {
@@ -75,22 +101,30 @@ export function pastHalfLife(session: AuthSession, now = Date.now()): AuthSessio
 }
 
 const authSealer = createSealer(BENCH_COOKIE_KEYS, 'auth-cookie');
+/** The app's own cookie writer, so the bench's cookies are chunked exactly as the app's (no ceiling: the bench measures). */
+const writer = createTokenCookie({ secure: false, mode: 'persistent', sealer: authSealer, cacheEntries: 0, now: Date.now, maxBytes: Infinity });
 
-/** `auth=…` exactly as cookie-session writes it: base64(JSON({ t: sealed })). */
+/** `name=value` pairs of Set-Cookie lines. */
+const pairs = (setCookies: readonly string[]) => new Map(setCookies.map((line) => line.split(';')[0]!.split('=') as [string, string]));
+
+/** The Cookie header a browser sends back for this session: `auth=…`, and `auth.1=…`, … when the app would chunk it. */
 export function authCookie(session: AuthSession): string {
-  return `auth=${Buffer.from(JSON.stringify({ t: authSealer.seal(session) })).toString('base64')}`;
+  let lines: string[] = [];
+  const res = { getHeader: () => undefined, setHeader: (_name: string, value: string[]) => void (lines = value) };
+  writer.write({ headers: {} } as Request, res as unknown as Response, session);
+  return lines.map((line) => line.split(';')[0]).join('; ');
 }
 
-/** The session inside a Set-Cookie value the app sent back (after a renewal). */
+/** The session inside a Set-Cookie value the app sent back (after a renewal), chunks joined. */
 export function openAuthCookie(value: string): AuthSession {
-  const { t } = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as { t: string };
-  return authSealer.open(t) as AuthSession;
+  return openSession(authSealer, value)!;
 }
 
-/** The `auth` value from a response's Set-Cookie lines, if it set one. */
+/** The `auth` value from a response's Set-Cookie lines, chunks joined, if it set one. */
 export function authCookieValue(setCookies: readonly string[]): string | undefined {
-  const line = setCookies.find((candidate) => candidate.startsWith('auth='));
-  return line?.slice('auth='.length).split(';')[0];
+  const values = pairs(setCookies);
+  const first = values.get('auth');
+  return first === undefined ? undefined : joinValue(first, (index) => values.get(chunkName('auth', index)));
 }
 
 interface EocCrypto {

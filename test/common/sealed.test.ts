@@ -1,7 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import type { Request, Response } from 'express';
 import { createSealer } from '../../common/sealed.js';
-import { CookieTooLargeError, createTokenCookie } from '../../app/token-cookie.js';
 
 const OLD = 'old-cookie-key-0123456789';
 const NEW = 'new-cookie-key-0123456789';
@@ -48,16 +46,5 @@ describe('sealer', () => {
     const retired = createSealer([NEW], 'auth-cookie');
     expect(retired.open(before)).toBeUndefined();
     expect(retired.open(after)).toEqual({ v: 'after' });
-  });
-});
-
-describe('auth cookie size', () => {
-  test('a token set too large for a browser cookie is refused loudly, not dropped silently', () => {
-    const cookie = createTokenCookie({ secure: false, mode: 'persistent', sealer: createSealer([OLD], 'auth-cookie'), cacheEntries: 0 });
-    const req = { headers: {} } as unknown as Request;
-    const res = { writeHead() {} } as unknown as Response;
-    const session = { idToken: 'x'.repeat(1000), accessToken: 'a', claims: {}, issuedAt: 0, expiresAt: 1, renewals: 0 };
-    expect(() => cookie.write(req, res, session)).not.toThrow();
-    expect(() => cookie.write(req, res, { ...session, accessToken: 'a'.repeat(2500) })).toThrow(CookieTooLargeError);
   });
 });

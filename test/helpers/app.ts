@@ -3,6 +3,8 @@ import type { Express } from 'express';
 import type { CustomFetch } from 'openid-client';
 import { type AppConfig, readAppConfig } from '../../app/config.js';
 import { type AppDeps, type BffApp, createApp } from '../../app/index.js';
+import { chunkName, joinValue } from '../../app/cookie-chunks.js';
+import { openSession } from '../../app/cookie-payload.js';
 import { createSealer } from '../../common/sealed.js';
 import type { AuthSession } from '../../app/session.js';
 import { tokenCookieName } from '../../app/token-cookie.js';
@@ -50,8 +52,10 @@ export interface SetCookie {
   name: string;
   value: string;
   attributes: Record<string, string | true>;
-  /** `name=value`, ready for a Cookie header. */
+  /** `name=value`, ready for a Cookie header (every chunk's, for a chunked auth cookie). */
   pair: string;
+  /** authCookieOf: the Set-Cookie of each chunk, first included. */
+  chunks?: SetCookie[];
 }
 
 export function setCookies(res: Response): SetCookie[] {
@@ -72,14 +76,23 @@ export function setCookies(res: Response): SetCookie[] {
   });
 }
 
+/** The cookie `name` a response set, its chunks joined: `value` is the whole sealed value, `pair` all the chunks' pairs. */
 export function authCookieOf(res: Response, name = 'auth'): SetCookie | undefined {
-  return setCookies(res).find((cookie) => cookie.name === name);
+  const all = setCookies(res);
+  const first = all.find((cookie) => cookie.name === name);
+  if (!first) return undefined;
+  const chunks = [first];
+  const value = joinValue(first.value, (index) => {
+    const chunk = all.find((cookie) => cookie.name === chunkName(name, index));
+    if (chunk) chunks.push(chunk);
+    return chunk?.value;
+  });
+  return { ...first, value: value ?? first.value, pair: chunks.map((chunk) => chunk.pair).join('; '), chunks };
 }
 
-/** Reads what the browser could not: the sealed session inside an auth cookie value. */
+/** Reads what the browser could not: the sealed session inside an auth cookie value (authCookieOf's, chunks joined). */
 export function openAuthCookie(value: string, keys = COOKIE_KEYS): AuthSession | undefined {
-  const { t } = JSON.parse(Buffer.from(value, 'base64').toString('utf8')) as { t: string };
-  return createSealer(keys, 'auth-cookie').open(t) as AuthSession | undefined;
+  return openSession(createSealer(keys, 'auth-cookie'), value);
 }
 
 /** The whole browser dance: /login → IdP login as bob → /signin-oidc. Returns the auth cookie. `secure`: as if behind a TLS terminator. */
