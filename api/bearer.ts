@@ -23,17 +23,30 @@ function challenge(res: Response, status: 401 | 403, error?: 'invalid_token' | '
   res.status(status).json({ error: error ?? 'unauthorized', error_description: description ?? 'a bearer access token is required' });
 }
 
+/** Every refusal is logged with its reason (the client only learns `invalid_token`): why a peer's tokens fail shows here. */
 export function requireBearer(validate: ValidateToken, requiredScope: string, logger: Logger): RequestHandler {
   return async (req, res, next) => {
-    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(req.get('authorization') ?? '');
-    if (!match) return challenge(res, 401);
+    const refused = (status: 401 | 403, reason: string, fields: Record<string, unknown> = {}) =>
+      logger.info('request refused', { status, reason, method: req.method, path: req.path, ...fields });
+    const header = req.get('authorization');
+    const match = /^Bearer ([\x21-\x7e]+)$/i.exec(header ?? '');
+    if (!match) {
+      refused(401, header ? 'the Authorization header is not a bearer token' : 'no Authorization header');
+      return challenge(res, 401);
+    }
     try {
       const token = await validate(match[1]!);
-      if (!token.scope.includes(requiredScope)) return challenge(res, 403, 'insufficient_scope', `the ${requiredScope} scope is required`, requiredScope);
+      if (!token.scope.includes(requiredScope)) {
+        refused(403, `the ${requiredScope} scope is missing`, { sub: token.sub, client: token.clientId, scope: token.scope.join(' ') });
+        return challenge(res, 403, 'insufficient_scope', `the ${requiredScope} scope is required`, requiredScope);
+      }
       res.locals.token = token;
       next();
     } catch (error) {
-      if (error instanceof InvalidTokenError) return challenge(res, 401, 'invalid_token', 'the access token is invalid, revoked or expired');
+      if (error instanceof InvalidTokenError) {
+        refused(401, error.message, { cause: error.cause });
+        return challenge(res, 401, 'invalid_token', 'the access token is invalid, revoked or expired');
+      }
       if (error instanceof ValidationUnavailableError) {
         logger.warn('token validation unavailable', { error });
         return res.status(503).set('Retry-After', '1').json({ error: 'temporarily_unavailable', error_description: 'the token cannot be validated right now' });

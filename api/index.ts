@@ -25,6 +25,7 @@ export function createApi(config: ApiConfig, deps: ApiDeps = {}): express.Expres
 
   const app = express();
   app.disable('x-powered-by');
+  app.set('trust proxy', config.trustProxy);
   app.use(helmet());
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });

@@ -33,8 +33,11 @@ export function introspectionValidator(config: ApiConfig, call: IdpCall, endpoin
     if (answer.active !== true || typeof answer.sub !== 'string' || typeof answer.exp !== 'number' || answer.exp * 1000 <= now()) {
       throw new InvalidTokenError('the access token is not active');
     }
-    // A token bound to another resource (RFC 8707) is not for us, even if the IdP still knows it.
-    if (answer.aud !== undefined && ![answer.aud].flat().includes(config.audience)) throw new InvalidTokenError('the access token is for another audience');
+    // Only a token issued for us (RFC 8707): one for another resource, or for none (a client's UserInfo token), is not, even if the IdP still knows it.
+    const audience = answer.aud === undefined ? [] : [answer.aud].flat().map(String);
+    if (!audience.some((aud) => config.audience.includes(aud))) {
+      throw new InvalidTokenError(audience.length ? `the access token is for another audience (${audience.join(', ')})` : 'the access token names no audience');
+    }
     const info: TokenInfo = {
       sub: answer.sub,
       clientId: typeof answer.client_id === 'string' ? answer.client_id : undefined,

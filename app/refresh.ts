@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { Logger } from '../common/log.js';
-import type { IdpClient } from './idp-client.js';
+import { type IdpClient, idpFailure } from './idp-client.js';
 import { classifyRefreshFailure, isRetryable } from './renewal.js';
 import { type AuthSession, sessionFromTokens } from './session.js';
 import type { RenewalOutcome } from './store/renewal-store.js';
@@ -16,13 +16,12 @@ export function createRefresh(idp: IdpClient, now: () => number, logger: Logger)
       return { kind: 'renewed', session: sessionFromTokens(tokens, now(), session) };
     } catch (error) {
       const phase = classifyRefreshFailure(error);
-      const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-      const { error: oauthError, error_description, status } = (error ?? {}) as Record<string, unknown>;
-      const fields = { phase, reason, error: oauthError, error_description, status, sub: session.claims.sub };
+      const failure = idpFailure(error);
+      const fields = { phase, ...failure, sub: session.claims.sub };
       if (phase === 'bug') logger.error('token refresh failed: programming error', { ...fields, stack: (error as Error | undefined)?.stack });
       else if (phase === 'unusable') logger.warn('security event: refresh answer rejected', fields);
       else logger.warn('token refresh failed', fields);
-      return { kind: isRetryable(phase) ? 'transient' : 'refused', reason };
+      return { kind: isRetryable(phase) ? 'transient' : 'refused', reason: failure.reason };
     }
   };
 }

@@ -1,4 +1,5 @@
-import type { Grant, KoaContextWithOIDC, Provider } from 'oidc-provider';
+import { decodeJwt } from 'jose';
+import { type Client, type Grant, type KoaContextWithOIDC, type Provider, errors } from 'oidc-provider';
 
 export interface GrantRequest {
   accountId: string;
@@ -10,8 +11,8 @@ export interface GrantRequest {
 }
 
 /**
- * Every client is configured by the operator and first-party, so what it asks for is granted without a
- * consent screen: the session's grant (or a new one) gets the requested OIDC scopes and claims.
+ * Every client is registered by the operator (built in, or in IDP_CLIENTS_FILE), so what it asks for is granted without
+ * a consent screen: the session's grant (or a new one) gets the requested OIDC scopes and claims.
  */
 export async function firstPartyGrant(provider: Provider, request: GrantRequest): Promise<Grant> {
   const existing = request.grantId ? await provider.Grant.find(request.grantId) : undefined;
@@ -36,4 +37,25 @@ export async function loadExistingGrant(ctx: KoaContextWithOIDC): Promise<Grant 
     scopes: oidc.requestParamOIDCScopes,
     claims: oidc.requestParamClaims,
   });
+}
+
+/**
+ * oidc-provider drops a requested `offline_access` unless the request says prompt=consent (OIDC Core §11), yet our
+ * clients still get refresh tokens: a client that sends its scope again on refresh was then refused. The operator's
+ * registration is the consent here, so a client that may have refresh tokens keeps the scope it asked for; one that
+ * may not loses it and gets no refresh token. An `extraParams` validator: it runs after oidc-provider's scope checks.
+ */
+export async function keepOfflineAccess(ctx: KoaContextWithOIDC, _value: string | undefined, client?: Client): Promise<void> {
+  const params = ctx.oidc.params as { scope?: string };
+  const scopes = params.scope?.split(' ') ?? [];
+  if (!client?.grantTypeAllowed('refresh_token') || scopes.includes('offline_access') || !requestedScopes(ctx).includes('offline_access')) return;
+  if (client.scope && !client.scope.split(' ').includes('offline_access')) throw new errors.InvalidScope('requested scope is not allowed', 'offline_access');
+  params.scope = [...scopes, 'offline_access'].join(' ');
+}
+
+/** The scope as the client sent it: in the pushed request (PAR), the form or the query. */
+function requestedScopes(ctx: KoaContextWithOIDC): string[] {
+  const pushed = ctx.oidc.entities.PushedAuthorizationRequest;
+  const raw = pushed ? decodeJwt(pushed.request).scope : (ctx.method === 'POST' ? (ctx.oidc.body as Record<string, unknown> | undefined) : ctx.query)?.scope;
+  return typeof raw === 'string' ? raw.split(' ') : [];
 }

@@ -1,11 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { JWK, JWKS } from 'oidc-provider';
+import { ConfigError } from '../common/env.js';
+import { privateDir } from './private-dir.js';
 
-/** ES256: signatures are 64 bytes, which keeps id tokens small enough for the app's 4 KB cookie. */
-export const SIGNING_ALG = 'ES256';
+/** What the IdP signs with. RS256 because OIDC Core §15.1 requires it and many clients expect it. */
+export const SIGNING_ALGS = ['ES256', 'RS256'] as const;
+export type SigningAlg = (typeof SIGNING_ALGS)[number];
+/** ES256 unless a client asks otherwise: signatures are 64 bytes, which keeps id tokens small enough for the app's 4 KB cookie. */
+export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
 
 export class KeyRotationError extends Error {
   override name = 'KeyRotationError';
@@ -13,12 +18,21 @@ export class KeyRotationError extends Error {
 
 export const keysFile = (dataDir: string) => path.join(dataDir, 'jwks.json');
 
-/** Keys from the config, else the ones generated on first start and kept in the data directory. */
+/**
+ * Keys from the config, else the ones kept in the data directory, generated on first start. A key set from before
+ * RS256 (or ES256) gets a key for the missing algorithm, which signs at once: no token of that algorithm exists yet.
+ */
 export async function loadSigningKeys(dataDir: string, configured?: JWKS): Promise<JWKS> {
-  if (configured) return configured;
-  const existing = await readKeysFile(dataDir);
-  if (existing) return existing;
-  const jwks = { keys: [await generateSigningKey()] };
+  if (configured) {
+    const missing = missingAlgs(configured);
+    if (missing.length) throw new ConfigError(`IDP_JWKS has no ${missing.join(' or ')} key: \`npm run idp:keys -- add\` prints a set with one for each algorithm`);
+    return configured;
+  }
+  privateDir(dataDir);
+  const existing = (await readKeysFile(dataDir)) ?? { keys: [] };
+  const missing = missingAlgs(existing);
+  if (missing.length === 0) return existing;
+  const jwks = { keys: [...existing.keys, ...(await Promise.all(missing.map(generateSigningKey)))] };
   await writeKeysFile(dataDir, jwks);
   return jwks;
 }
@@ -34,42 +48,51 @@ export async function readKeysFile(dataDir: string): Promise<JWKS | undefined> {
 
 /** Written aside then renamed: an IdP starting meanwhile reads the old set or the new one, never half a file. */
 export async function writeKeysFile(dataDir: string, jwks: JWKS): Promise<void> {
-  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  privateDir(dataDir);
   const temporary = `${keysFile(dataDir)}.${process.pid}.tmp`;
   await writeFile(temporary, JSON.stringify(jwks, null, 2), { mode: 0o600 });
   await rename(temporary, keysFile(dataDir));
 }
 
-/** Every key carries the same `alg` and `use`, so oidc-provider's choice among them is by position alone. */
-export async function generateSigningKey(): Promise<JWK> {
-  const { privateKey } = await generateKeyPair(SIGNING_ALG, { extractable: true });
-  return { ...(await exportJWK(privateKey)), kid: randomUUID(), use: 'sig', alg: SIGNING_ALG };
+/** Every key names its `alg` and `use`, so oidc-provider's choice among the keys of one algorithm is by position alone. */
+export async function generateSigningKey(alg: SigningAlg): Promise<JWK> {
+  const { privateKey } = await generateKeyPair(alg, { extractable: true });
+  return { ...(await exportJWK(privateKey)), kid: randomUUID(), use: 'sig', alg };
 }
+
+/** A key's algorithm: its `alg`, else what its type implies (keys from IDP_JWKS may omit it). */
+export function algOf(key: JWK): string | undefined {
+  if (key.alg) return key.alg;
+  if (key.kty === 'RSA') return 'RS256';
+  return key.kty === 'EC' && key.crv === 'P-256' ? 'ES256' : undefined;
+}
+
+const missingAlgs = (jwks: JWKS) => SIGNING_ALGS.filter((alg) => !jwks.keys.some((key) => algOf(key) === alg));
 
 // Rotation. oidc-provider signs with the first key of the set that fits the algorithm and publishes them all at /jwks,
-// so a key's position is its role: first signs, the others only verify.
+// so a key's position among the keys of its algorithm is its role: the first signs, the others only verify.
 
-/** The key that signs (the first). */
-export function signingKid(jwks: JWKS): string | undefined {
-  return jwks.keys[0]?.kid;
+/** The keys that sign: the first of each algorithm. */
+export function signingKids(jwks: JWKS): Set<string | undefined> {
+  return new Set(SIGNING_ALGS.map((alg) => jwks.keys.find((key) => algOf(key) === alg)?.kid));
 }
 
-/** Step 1: a new key at the end, published at /jwks but not yet signing, so verifiers can fetch it before it is needed. */
-export async function addNextKey(jwks: JWKS): Promise<{ jwks: JWKS; kid: string }> {
-  const key = await generateSigningKey();
-  return { jwks: { keys: [...jwks.keys, key] }, kid: key.kid! };
+/** Step 1: a new key per algorithm at the end, published at /jwks but not yet signing, so verifiers can fetch them before they are needed. */
+export async function addNextKeys(jwks: JWKS): Promise<{ jwks: JWKS; kids: string[] }> {
+  const keys = await Promise.all(SIGNING_ALGS.map(generateSigningKey));
+  return { jwks: { keys: [...jwks.keys, ...keys] }, kids: keys.map((key) => key.kid!) };
 }
 
-/** Step 2: the key signs from now on; the previous one stays published, so tokens it signed still verify. */
+/** Step 2: the key signs for its algorithm from now on; the previous one stays published, so tokens it signed still verify. */
 export function promoteKey(jwks: JWKS, kid: string): JWKS {
   const key = findKey(jwks, kid);
   return { keys: [key, ...jwks.keys.filter((other) => other !== key)] };
 }
 
-/** Step 3: a key that no unexpired token can carry any more leaves the set; the signing key cannot. */
+/** Step 3: a key that no unexpired token can carry any more leaves the set; a signing key cannot. */
 export function retireKey(jwks: JWKS, kid: string): JWKS {
   const key = findKey(jwks, kid);
-  if (key === jwks.keys[0]) throw new KeyRotationError(`key ${kid} signs: promote another key first`);
+  if (signingKids(jwks).has(key.kid)) throw new KeyRotationError(`key ${kid} signs ${algOf(key)}: promote another ${algOf(key)} key first`);
   return { keys: jwks.keys.filter((other) => other !== key) };
 }
 

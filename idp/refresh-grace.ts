@@ -11,8 +11,8 @@ import type { StoreBackend, StoredEntry } from './store/backend.js';
 export const ANSWER_KIND = 'RefreshAnswer';
 
 export interface RefreshGraceOptions {
-  /** Seconds after its first use during which a rotated refresh token gets its first answer again; 0 turns it off. */
-  graceS: number;
+  /** Seconds after its first use during which a rotated refresh token of this client gets its first answer again; 0 turns it off. */
+  graceFor: (clientId: string) => number;
   store: StoreBackend;
   logger: Logger;
   now?: () => number;
@@ -38,8 +38,7 @@ type Internals = { grantTypeHandlers: Map<string, Handler>; grantTypeParams: Map
  * The answer is stored sealed with a key derived from the old token, under its hash: a copy of the store opens nothing.
  */
 export function enableRefreshGrace(provider: Provider, options: RefreshGraceOptions): void {
-  const { graceS, store, logger, now = Date.now, waitMs = 2000, pollMs = 50 } = options;
-  if (graceS <= 0) return;
+  const { graceFor, store, logger, now = Date.now, waitMs = 2000, pollMs = 50 } = options;
   const internals = instance(provider) as Internals;
   const rotate = internals.grantTypeHandlers.get('refresh_token');
   if (!rotate) return;
@@ -87,7 +86,7 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
     return found;
   };
 
-  const record = async (ctx: KoaContextWithOIDC, token: string) => {
+  const record = async (ctx: KoaContextWithOIDC, token: string, graceS: number) => {
     const body = ctx.body as TokenAnswer['body'] | undefined;
     const grantId = ctx.oidc.entities.RotatedRefreshToken?.grantId;
     if (!body || typeof body.refresh_token !== 'string' || body.refresh_token === token || !grantId) return;
@@ -100,7 +99,7 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
   };
 
   /** Used within the window, yet no answer recorded: another instance is still producing it, or the IdP died between the two writes. */
-  const recoverUnanswered = async (ctx: KoaContextWithOIDC, token: string) => {
+  const recoverUnanswered = async (ctx: KoaContextWithOIDC, token: string, graceS: number) => {
     const key = entryKey('RefreshToken', token);
     const used = await store.get(key);
     if (used?.consumedAt === undefined || used.clientId !== ctx.oidc.client!.clientId || now() - used.consumedAt >= graceS * 1000) return 'absent';
@@ -111,9 +110,9 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
     return 'absent';
   };
 
-  const refreshOnce = async (ctx: KoaContextWithOIDC, token: string) => {
+  const refreshOnce = async (ctx: KoaContextWithOIDC, token: string, graceS: number) => {
     let found = await replay(ctx, token);
-    if (found === 'absent') found = await recoverUnanswered(ctx, token);
+    if (found === 'absent') found = await recoverUnanswered(ctx, token, graceS);
     if (found === 'answered') return;
     try {
       await rotate(ctx);
@@ -122,14 +121,15 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
       if ((await awaitAnswer(ctx, token, now())) === 'answered') return;
       throw new errors.TemporarilyUnavailable('a concurrent refresh of this token has not finished; retry');
     }
-    await record(ctx, token);
+    await record(ctx, token, graceS);
   };
 
   const withGrace: Handler = async (ctx) => {
     const token = ctx.oidc.params?.refresh_token;
-    if (typeof token !== 'string') return rotate(ctx);
+    const graceS = graceFor(ctx.oidc.client!.clientId);
+    if (typeof token !== 'string' || graceS <= 0) return rotate(ctx);
     const id = sha256(token);
-    const mine = (flights.get(id) ?? Promise.resolve()).catch(() => {}).then(() => refreshOnce(ctx, token));
+    const mine = (flights.get(id) ?? Promise.resolve()).catch(() => {}).then(() => refreshOnce(ctx, token, graceS));
     flights.set(id, mine);
     try {
       await mine;

@@ -8,16 +8,20 @@ export const API_SCOPE = 'profile email';
 type ResourceIndicators = NonNullable<NonNullable<Configuration['features']>['resourceIndicators']>;
 type LoadExistingGrant = (ctx: KoaContextWithOIDC) => Promise<Grant | undefined>;
 
+/** The BFF (built-in client, idp/config.ts) calls the API with its access token. */
+const API_CALLERS = new Set(['mvc']);
+
 /**
- * `jwt`: every token defaults to the API resource, so the BFF's access token is a JWT the API checks on its own
- * (and UserInfo refuses it: it has an audience). `opaque`: a token is bound to the API only when a client asks.
+ * The BFF's tokens default to the API resource in both formats, so they carry the API's `aud` (in the JWT, or in the
+ * introspection answer) and UserInfo refuses them (oidc-provider: a token with an audience is not for UserInfo).
+ * Another client's token is bound to the API only when it asks (`resource`); unbound, it is for UserInfo only.
  */
 export function resourceIndicators(config: Pick<IdpConfig, 'apiResource' | 'accessTokenFormat'>): ResourceIndicators {
   const resource = new URL(config.apiResource ?? DEFAULT_API_RESOURCE).href;
   const format = config.accessTokenFormat ?? 'opaque';
   return {
     enabled: true,
-    defaultResource: async (_ctx, _client, oneOf) => (oneOf ? oneOf[0] : format === 'jwt' ? resource : undefined),
+    defaultResource: async (_ctx, client, oneOf) => (oneOf ? oneOf[0] : API_CALLERS.has(client.clientId) ? resource : undefined),
     // The token endpoint reuses the resource granted at authorization, so the BFF never has to name it.
     useGrantedResource: async () => true,
     getResourceServerInfo: async (_ctx, indicator) => {

@@ -1,5 +1,5 @@
 /**
- * Signing-key rotation: `npm run idp:keys -- list | add | promote <kid> | retire <kid>`.
+ * Signing-key rotation, ES256 and RS256 side by side: `npm run idp:keys -- list | add | promote <kid>… | retire <kid>…`.
  * Edits `<IDP_DATA_DIR>/jwks.json`; when IDP_JWKS is set it prints the new set instead, to be put there.
  * The IdP reads its keys when it starts: restart every instance after each step.
  */
@@ -8,12 +8,12 @@ import { parseArgs } from 'node:util';
 import type { JWKS } from 'oidc-provider';
 import { ConfigError } from '../common/env.js';
 import { readIdpConfig } from './config.js';
-import { KeyRotationError, addNextKey, loadSigningKeys, promoteKey, retireKey, signingKid, writeKeysFile } from './keys.js';
+import { KeyRotationError, addNextKeys, algOf, loadSigningKeys, promoteKey, retireKey, signingKids, writeKeysFile } from './keys.js';
 import { UsageError } from './revoke.js';
 
-const USAGE = 'usage: npm run idp:keys -- list | add | promote <kid> | retire <kid>';
+const USAGE = 'usage: npm run idp:keys -- list | add | promote <kid>... | retire <kid>...';
 
-export type KeyCommand = { command: 'list' } | { command: 'add' } | { command: 'promote' | 'retire'; kid: string };
+export type KeyCommand = { command: 'list' } | { command: 'add' } | { command: 'promote' | 'retire'; kids: string[] };
 
 export function parseKeyArgs(args: string[]): KeyCommand {
   let positionals: string[];
@@ -22,34 +22,39 @@ export function parseKeyArgs(args: string[]): KeyCommand {
   } catch (error) {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
-  const [command, kid, ...extra] = positionals;
-  if ((command === 'list' || command === 'add') && !kid) return { command };
-  if ((command === 'promote' || command === 'retire') && kid && extra.length === 0) return { command, kid };
+  const [command, ...kids] = positionals;
+  if ((command === 'list' || command === 'add') && kids.length === 0) return { command };
+  if ((command === 'promote' || command === 'retire') && kids.length > 0) return { command, kids };
   throw new UsageError(USAGE);
 }
 
 export function describeKeys(jwks: JWKS): string {
-  return jwks.keys.map((key) => `${key.kid}  ${key.kid === signingKid(jwks) ? 'signing and published' : 'published only'}`).join('\n');
+  const signing = signingKids(jwks);
+  return jwks.keys.map((key) => `${key.kid}  ${algOf(key)}  ${signing.has(key.kid) ? 'signing and published' : 'published only'}`).join('\n');
 }
 
 /** The key set after the command, and what to tell the operator. */
 export async function applyKeyCommand(jwks: JWKS, command: Exclude<KeyCommand, { command: 'list' }>): Promise<{ jwks: JWKS; message: string }> {
   switch (command.command) {
     case 'add': {
-      const added = await addNextKey(jwks);
-      return { jwks: added.jwks, message: `added ${added.kid}, published but not signing; promote it once every verifier can have fetched /jwks` };
+      const added = await addNextKeys(jwks);
+      return { jwks: added.jwks, message: `added ${added.kids.join(' ')}, published but not signing; promote them once every verifier can have fetched /jwks` };
     }
     case 'promote':
-      return { jwks: promoteKey(jwks, command.kid), message: `${command.kid} signs from now on; retire the old key once the tokens it signed have expired` };
+      return {
+        jwks: command.kids.reduce(promoteKey, jwks),
+        message: `${command.kids.join(' ')} sign from now on; retire the old keys once the tokens they signed have expired`,
+      };
     case 'retire':
-      return { jwks: retireKey(jwks, command.kid), message: `retired ${command.kid}: tokens it signed no longer verify` };
+      return { jwks: command.kids.reduce(retireKey, jwks), message: `retired ${command.kids.join(' ')}: tokens they signed no longer verify` };
   }
 }
 
 async function main(args: string[]) {
   const command = parseKeyArgs(args);
   const config = readIdpConfig();
-  const jwks = await loadSigningKeys(config.dataDir, config.jwks);
+  // IDP_JWKS as it is, even without a key for each algorithm: `add` is how it gets one.
+  const jwks = config.jwks ?? (await loadSigningKeys(config.dataDir));
   if (command.command === 'list') return console.log(describeKeys(jwks));
   const next = await applyKeyCommand(jwks, command);
   if (config.jwks) {

@@ -4,15 +4,15 @@ import { writeFile } from 'node:fs/promises';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import request from 'supertest';
 import { createApi } from '../../api/index.js';
-import { silentLogger } from '../../common/log.js';
+import { createLogger, silentLogger } from '../../common/log.js';
 import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
-import type { AccessTokenFormat } from '../../idp/config.js';
+import { type AccessTokenFormat, defaultClients } from '../../idp/config.js';
 import { revokeAccount } from '../../idp/revoke.js';
 import type { StoreBackend } from '../../idp/store/backend.js';
 import { openStore } from '../../idp/store/open.js';
 import { type TestApi, startTestApi, testApiConfig } from '../helpers/api.js';
 import { testClock } from '../helpers/app.js';
-import { type TestIdp, authorizationRequest, codeFlowTokens, exchangeCode, refreshTokens, signInAtIdp, startTestIdp, userinfo } from '../helpers/idp.js';
+import { TEST_APP_BASE_URL, type TestIdp, authorizationRequest, codeFlowTokens, exchangeCode, refreshTokens, signInAtIdp, startTestIdp, userinfo } from '../helpers/idp.js';
 
 const CACHE_MS = 5000;
 
@@ -28,16 +28,19 @@ function apiPerTest(idp: () => TestIdp) {
     await Promise.all(started.splice(0).map((api) => api.close()));
   });
   return async (config: Parameters<typeof startTestApi>[1] = {}) => {
-    const api = await startTestApi(idp(), { config: { introspectionCacheMs: CACHE_MS, ...config.config }, clock: config.clock });
+    const api = await startTestApi(idp(), { ...config, config: { introspectionCacheMs: CACHE_MS, ...config.config } });
     started.push(api);
     return api;
   };
 }
 
+/** A relying party that signs users in but does not call the API: its access tokens are for UserInfo only. */
+const RP = { client_id: 'rp', client_secret: 'rp-test-secret-0001', redirect_uris: ['http://localhost:3001/signin-oidc'], grant_types: ['authorization_code'] };
+
 describe('introspection mode (opaque access tokens)', () => {
   let idp: TestIdp;
   beforeAll(async () => {
-    idp = await startTestIdp();
+    idp = await startTestIdp({ clients: [...defaultClients({ appBaseUrl: TEST_APP_BASE_URL, mvcSecret: 'mvc-test-secret', apiSecret: 'api-test-secret' }), RP] });
   });
   afterAll(async () => {
     await idp.close();
@@ -89,6 +92,25 @@ describe('introspection mode (opaque access tokens)', () => {
     const expired = await api.profile(access_token);
     expect(expired.status).toBe(401);
     expect(expired.challenge).toContain('error="invalid_token"');
+  });
+
+  test('only a token for the API: an active one naming no audience (a UserInfo token) or another audience is a 401, logged with why', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const logger = createLogger('api', 'info', (line) => void lines.push(JSON.parse(line) as Record<string, unknown>));
+    const api = await startApi({ logger });
+    const theirs = await codeFlowTokens(idp, RP.client_id);
+    expect((await userinfo(idp, theirs.access_token)).status).toBe(200);
+    expect(await api.profile(theirs.access_token)).toMatchObject({ status: 401, body: { error: 'invalid_token' } });
+    const ours = await codeFlowTokens(idp);
+    expect((await api.profile(ours.access_token)).status).toBe(200);
+    const elsewhere = await startApi({ config: { audience: ['https://orders.example.com/'] }, logger });
+    expect((await elsewhere.profile(ours.access_token)).status).toBe(401);
+    const refusals = lines.filter((line) => line.msg === 'request refused').map(({ status, reason }) => ({ status, reason }));
+    console.log(`API refusals over the audience: ${JSON.stringify(refusals)}`);
+    expect(refusals).toEqual([
+      { status: 401, reason: 'the access token names no audience' },
+      { status: 401, reason: 'the access token is for another audience (http://localhost:5000/)' },
+    ]);
   });
 
   test('a token without the profile scope: 403 insufficient_scope', async () => {
@@ -155,7 +177,7 @@ describe('JWT mode (resource-bound JWT access tokens, validated locally)', () =>
     const forged = `${header}.${Buffer.from(JSON.stringify({ ...decodeJwt(access_token), role: 'admin' })).toString('base64url')}.${signature}`;
     const api = await startApi();
     expect((await api.profile(forged)).challenge).toContain('error="invalid_token"');
-    expect((await (await startApi({ config: { audience: 'http://other.example/' } })).profile(access_token)).status).toBe(401);
+    expect((await (await startApi({ config: { audience: ['http://other.example/'] } })).profile(access_token)).status).toBe(401);
     advanceToExpiry(api, decodeJwt(access_token).exp);
     expect((await api.profile(access_token)).status).toBe(401);
   });

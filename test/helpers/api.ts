@@ -3,7 +3,7 @@ import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiConfig } from '../../api/config.js';
 import { createApi } from '../../api/index.js';
-import { silentLogger } from '../../common/log.js';
+import { type Logger, silentLogger } from '../../common/log.js';
 import { DEFAULT_API_RESOURCE } from '../../idp/config.js';
 import { type TestClock, testClock } from './app.js';
 import { type TestIdp, clientSecret } from './idp.js';
@@ -27,23 +27,27 @@ export function testApiConfig(idp: TestIdp, overrides: Partial<ApiConfig> = {}):
     clientId: 'api',
     clientSecret: clientSecret(idp, 'api'),
     validation: idp.config.accessTokenFormat === 'jwt' ? 'jwt' : 'introspection',
-    audience: new URL(idp.config.apiResource ?? DEFAULT_API_RESOURCE).href,
+    audience: [new URL(idp.config.apiResource ?? DEFAULT_API_RESOURCE).href],
     introspectionCacheMs: 5000,
     requiredScope: 'profile',
     idpTimeoutMs: 2000,
+    trustProxy: ['loopback'],
     logLevel: 'error',
     ...overrides,
   };
 }
 
-export async function startTestApi(idp: TestIdp, { clock = testClock(), config = {} }: { clock?: TestClock; config?: Partial<ApiConfig> } = {}): Promise<TestApi> {
+export async function startTestApi(
+  idp: TestIdp,
+  { clock = testClock(), config = {}, logger = silentLogger }: { clock?: TestClock; config?: Partial<ApiConfig>; logger?: Logger } = {},
+): Promise<TestApi> {
   const apiConfig = testApiConfig(idp, config);
   let introspections = 0;
   const countingFetch: typeof fetch = (input, init) => {
     if (String(input).includes('introspect')) introspections += 1;
     return fetch(input, init);
   };
-  const server: Server = createServer(createApi(apiConfig, { now: clock.now, logger: silentLogger, fetch: countingFetch }));
+  const server: Server = createServer(createApi(apiConfig, { now: clock.now, logger, fetch: countingFetch }));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
   return {

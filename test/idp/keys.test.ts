@@ -1,82 +1,121 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { type JSONWebKeySet, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import type { JWKS } from 'oidc-provider';
-import { KeyRotationError, addNextKey, generateSigningKey, promoteKey, readKeysFile, retireKey, writeKeysFile } from '../../idp/keys.js';
+import type { ClientMetadata, JWKS } from 'oidc-provider';
+import { KeyRotationError, addNextKeys, generateSigningKey, loadSigningKeys, promoteKey, readKeysFile, retireKey, writeKeysFile } from '../../idp/keys.js';
 import { applyKeyCommand, parseKeyArgs } from '../../idp/rotate-keys.js';
+import { ConfigError } from '../../common/env.js';
 import { UsageError } from '../../idp/revoke.js';
+import { defaultClients } from '../../idp/config.js';
 import { type TestIdp, codeFlowTokens, discover, startTestIdp } from '../helpers/idp.js';
 
 describe('key set edits', () => {
-  test('add appends, promote moves first, retire drops any key but the signing one', async () => {
-    const [a, b] = [await generateSigningKey(), await generateSigningKey()];
-    const added = await addNextKey({ keys: [a, b] });
-    expect(added.jwks.keys.map((key) => key.kid)).toEqual([a.kid, b.kid, added.kid]);
-    expect(added.jwks.keys[2]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
-    expect(promoteKey(added.jwks, added.kid).keys.map((key) => key.kid)).toEqual([added.kid, a.kid, b.kid]);
-    expect(retireKey(added.jwks, b.kid!).keys.map((key) => key.kid)).toEqual([a.kid, added.kid]);
-    expect(() => retireKey(added.jwks, a.kid!)).toThrow(KeyRotationError);
+  test('add appends one key per algorithm, promote moves first, retire drops any key but a signing one', async () => {
+    const [es, rs, old] = [await generateSigningKey('ES256'), await generateSigningKey('RS256'), await generateSigningKey('ES256')];
+    const added = await addNextKeys({ keys: [es, rs, old] });
+    const [nextEs, nextRs] = added.kids as [string, string];
+    expect(added.jwks.keys.map((key) => key.kid)).toEqual([es.kid, rs.kid, old.kid, nextEs, nextRs]);
+    expect(added.jwks.keys[3]).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+    expect(added.jwks.keys[4]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    expect(promoteKey(added.jwks, nextRs).keys.map((key) => key.kid)).toEqual([nextRs, es.kid, rs.kid, old.kid, nextEs]);
+    expect(retireKey(added.jwks, old.kid!).keys.map((key) => key.kid)).toEqual([es.kid, rs.kid, nextEs, nextRs]);
+    // Each algorithm's first key signs: neither the first ES256 nor the first RS256 key can go.
+    expect(() => retireKey(added.jwks, es.kid!)).toThrow(KeyRotationError);
+    expect(() => retireKey(added.jwks, rs.kid!)).toThrow(/signs RS256/);
     expect(() => promoteKey(added.jwks, 'nope')).toThrow(KeyRotationError);
   });
 
   test('command line', async () => {
-    expect(parseKeyArgs(['promote', 'k1'])).toEqual({ command: 'promote', kid: 'k1' });
+    expect(parseKeyArgs(['promote', 'k1'])).toEqual({ command: 'promote', kids: ['k1'] });
+    expect(parseKeyArgs(['retire', 'a', 'b'])).toEqual({ command: 'retire', kids: ['a', 'b'] });
     expect(parseKeyArgs(['list'])).toEqual({ command: 'list' });
-    for (const bad of [[], ['promote'], ['add', 'x'], ['retire', 'a', 'b'], ['--force']]) expect(() => parseKeyArgs(bad)).toThrow(UsageError);
-    const key = await generateSigningKey();
-    const { jwks, message } = await applyKeyCommand({ keys: [key] }, { command: 'add' });
-    expect(jwks.keys).toHaveLength(2);
+    for (const bad of [[], ['promote'], ['add', 'x'], ['--force']]) expect(() => parseKeyArgs(bad)).toThrow(UsageError);
+    const start = { keys: [await generateSigningKey('ES256'), await generateSigningKey('RS256')] };
+    const { jwks, message } = await applyKeyCommand(start, { command: 'add' });
+    expect(jwks.keys).toHaveLength(4);
     expect(message).toMatch(/published but not signing/);
+    const newKids = jwks.keys.slice(2).map((key) => key.kid!);
+    const promoted = await applyKeyCommand(jwks, { command: 'promote', kids: newKids });
+    expect(promoted.jwks.keys.slice(0, 2).map((key) => key.kid).sort()).toEqual([...newKids].sort());
+  });
+
+  test('a key set from before RS256 gets an RS256 key on load, kept in the file; IDP_JWKS without one is refused', async () => {
+    const dataDir = await mkdtemp(path.join(tmpdir(), 'keys-test-'));
+    try {
+      const es = await generateSigningKey('ES256');
+      await writeKeysFile(dataDir, { keys: [es] });
+      const loaded = await loadSigningKeys(dataDir);
+      expect(loaded.keys.map((key) => key.alg)).toEqual(['ES256', 'RS256']);
+      expect(loaded.keys[0]!.kid).toBe(es.kid);
+      expect(await readKeysFile(dataDir)).toEqual(loaded);
+      await expect(loadSigningKeys(dataDir, { keys: [es] })).rejects.toThrow(new ConfigError('IDP_JWKS has no RS256 key: `npm run idp:keys -- add` prints a set with one for each algorithm'));
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
 
-describe('signing key rotation on a running IdP (restarted after each step)', () => {
+describe('signing key rotation on a running IdP (restarted after each step), ES256 and RS256 together', () => {
   let idp: TestIdp;
   beforeAll(async () => {
-    idp = await startTestIdp();
+    // `rp` asks for RS256, `mvc` keeps the default ES256.
+    const rp: ClientMetadata = { client_id: 'rp', client_secret: 'rp-test-secret-000001', redirect_uris: ['http://localhost:3001/cb'], id_token_signed_response_alg: 'RS256' };
+    idp = await startTestIdp({ clients: [...defaultClients({ appBaseUrl: 'http://localhost:3000', mvcSecret: 'mvc-test-secret', apiSecret: 'api-test-secret' }), rp] });
   });
   afterAll(async () => {
     await idp.close();
   });
 
-  const publishedKids = async () => {
+  const published = async () => {
     const jwks = (await (await fetch(String((await discover(idp)).jwks_uri))).json()) as JSONWebKeySet;
-    return { kids: jwks.keys.map((key) => key.kid), verify: (token: string) => jwtVerify(token, createLocalJWKSet(jwks), { issuer: idp.url, audience: 'mvc' }) };
+    return {
+      kids: jwks.keys.map((key) => key.kid),
+      verify: (token: string, audience: string) => jwtVerify(token, createLocalJWKSet(jwks), { issuer: idp.url, audience }),
+    };
   };
-  const idTokenKid = async () => {
-    const { id_token } = await codeFlowTokens(idp);
-    return { idToken: id_token, kid: decodeProtectedHeader(id_token).kid };
+  /** An id token for each client: mvc's is ES256, rp's RS256. */
+  const idTokens = async () => {
+    const [mvc, rp] = [(await codeFlowTokens(idp, 'mvc')).id_token, (await codeFlowTokens(idp, 'rp')).id_token];
+    return { mvc, rp, kids: [decodeProtectedHeader(mvc), decodeProtectedHeader(rp)].map(({ alg, kid }) => `${alg} ${kid}`) };
   };
-  const step = async (edit: (jwks: JWKS) => Promise<void> | void) => {
-    await edit((await readKeysFile(idp.config.dataDir))!);
+  const kidsOf = (jwks: JWKS, alg: string) => jwks.keys.filter((key) => key.alg === alg).map((key) => key.kid);
+  const step = async (edit: (jwks: JWKS) => Promise<JWKS> | JWKS) => {
+    await writeKeysFile(idp.config.dataDir, await edit((await readKeysFile(idp.config.dataDir))!));
     await idp.restart();
   };
 
   test('add (published, not used) → promote (old tokens still verify) → retire (old tokens no longer verify)', async () => {
-    const oldKid = (await readKeysFile(idp.config.dataDir))!.keys[0]!.kid;
-    const before = await idTokenKid();
-    expect(before.kid).toBe(oldKid);
+    const start = (await readKeysFile(idp.config.dataDir))!;
+    const [oldEs, oldRs] = [kidsOf(start, 'ES256')[0]!, kidsOf(start, 'RS256')[0]!];
+    const before = await idTokens();
+    expect(before.kids).toEqual([`ES256 ${oldEs}`, `RS256 ${oldRs}`]);
 
-    let newKid = '';
+    let added: string[] = [];
     await step(async (jwks) => {
-      const added = await addNextKey(jwks);
-      newKid = added.kid;
-      await writeKeysFile(idp.config.dataDir, added.jwks);
+      const next = await applyKeyCommand(jwks, { command: 'add' });
+      added = next.jwks.keys.slice(jwks.keys.length).map((key) => key.kid!);
+      return next.jwks;
     });
-    expect((await publishedKids()).kids).toEqual([oldKid, newKid]);
-    expect((await idTokenKid()).kid).toBe(oldKid);
+    const [newEs, newRs] = added as [string, string];
+    expect((await published()).kids).toEqual([oldEs, oldRs, newEs, newRs]);
+    expect((await idTokens()).kids).toEqual(before.kids);
 
-    await step((jwks) => writeKeysFile(idp.config.dataDir, promoteKey(jwks, newKid)));
-    const promoted = await idTokenKid();
-    expect(promoted.kid).toBe(newKid);
-    const afterPromotion = await publishedKids();
-    expect(afterPromotion.kids).toEqual([newKid, oldKid]);
-    await expect(afterPromotion.verify(before.idToken)).resolves.toMatchObject({ payload: { sub: 'bob' } });
-    await expect(afterPromotion.verify(promoted.idToken)).resolves.toMatchObject({ payload: { sub: 'bob' } });
+    await step(async (jwks) => (await applyKeyCommand(jwks, { command: 'promote', kids: [newEs, newRs] })).jwks);
+    const promoted = await idTokens();
+    expect(promoted.kids).toEqual([`ES256 ${newEs}`, `RS256 ${newRs}`]);
+    const afterPromotion = await published();
+    for (const tokens of [before, promoted]) {
+      await expect(afterPromotion.verify(tokens.mvc, 'mvc')).resolves.toMatchObject({ payload: { sub: 'bob' } });
+      await expect(afterPromotion.verify(tokens.rp, 'rp')).resolves.toMatchObject({ payload: { sub: 'bob' } });
+    }
 
-    await step((jwks) => writeKeysFile(idp.config.dataDir, retireKey(jwks, oldKid!)));
-    const retired = await publishedKids();
-    expect(retired.kids).toEqual([newKid]);
-    await expect(retired.verify(before.idToken)).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
-    await expect(retired.verify(promoted.idToken)).resolves.toMatchObject({ payload: { sub: 'bob' } });
+    await step(async (jwks) => (await applyKeyCommand(jwks, { command: 'retire', kids: [oldEs, oldRs] })).jwks);
+    const retired = await published();
+    expect(retired.kids.sort()).toEqual([newEs, newRs].sort());
+    await expect(retired.verify(before.mvc, 'mvc')).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    await expect(retired.verify(before.rp, 'rp')).rejects.toMatchObject({ code: 'ERR_JWKS_NO_MATCHING_KEY' });
+    await expect(retired.verify(promoted.rp, 'rp')).resolves.toMatchObject({ payload: { sub: 'bob' } });
   });
 });
