@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Logger } from '../common/log.js';
+import { type CookieLifetimes, createCookieLifetimes } from './cookie-lifetime.js';
 import type { Refresh } from './refresh.js';
 import { isExpired, shouldRenew } from './renewal.js';
 import type { AuthSession } from './session.js';
@@ -34,6 +35,8 @@ export interface AuthMiddlewareOptions {
   logouts: LogoutStore;
   now: () => number;
   logger: Logger;
+  /** Fed every cookie read or renewed here; the logout handlers read it (bff.ts shares one). */
+  lifetimes?: CookieLifetimes;
 }
 
 function toContext({ claims, idToken, accessToken, issuedAt, expiresAt, renewals, sid }: AuthSession): AuthContext {
@@ -44,13 +47,31 @@ function toContext({ claims, idToken, accessToken, issuedAt, expiresAt, renewals
  * Reads the auth cookie on every request and renews the tokens at or past half-life.
  * Mount it before the routes that need `req.auth`; it never rejects a request itself.
  */
-export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger }: AuthMiddlewareOptions): RequestHandler {
+export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger, lifetimes = createCookieLifetimes() }: AuthMiddlewareOptions): RequestHandler {
+  // An unreachable logout store must not log everyone out: the IdP refuses the next renewal anyway.
+  const loggedOut = (session: AuthSession) =>
+    isLoggedOut(logouts, session).catch((error: unknown) => {
+      logger.error('logout store failed', { error });
+      return false;
+    });
+
   const renew = async (req: Request, res: Response, session: AuthSession): Promise<AuthSession | undefined> => {
     try {
       const outcome = await renewals.renew(session.refreshToken!, session.expiresAt, () => refresh(session));
       if (outcome.kind === 'renewed') {
+        lifetimes.observe(outcome.session);
+        // A logout that landed while the refresh was at the IdP still ends the session: judged by the cookie renewed.
+        if (await loggedOut({ ...outcome.session, issuedAt: session.issuedAt })) {
+          cookie.clear(req, res);
+          return undefined;
+        }
         cookie.write(req, res, outcome.session);
         return outcome.session;
+      }
+      if (outcome.kind === 'stale') {
+        // Not cleared: this may be a request the browser sent before it stored the renewed cookie, which clearing would delete.
+        logger.info('stale cookie refused: renewed longer ago than the stale-cookie grace', { sub: session.claims.sub });
+        return undefined;
       }
       if (outcome.kind === 'refused') {
         logger.info('session ended: refresh refused', { reason: outcome.reason, sub: session.claims.sub });
@@ -69,13 +90,9 @@ export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger
       if (cookie.sent(req)) cookie.clear(req, res);
       return next();
     }
+    lifetimes.observe(session);
     const at = now();
-    // An unreachable logout store must not log everyone out: the IdP refuses the next renewal anyway.
-    const loggedOut = await isLoggedOut(logouts, session).catch((error: unknown) => {
-      logger.error('logout store failed', { error });
-      return false;
-    });
-    if (isExpired(at, session.expiresAt) || loggedOut) {
+    if (isExpired(at, session.expiresAt) || (await loggedOut(session))) {
       cookie.clear(req, res);
       return next();
     }

@@ -2,8 +2,9 @@ import type { RequestHandler } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from '../common/log.js';
 import type { AppConfig } from './config.js';
-import { IdpUnavailableError, SignInError, isIdpUnavailable } from './errors.js';
-import type { IdpClient } from './idp-client.js';
+import type { CookieLifetimes } from './cookie-lifetime.js';
+import { IdpUnavailableError, SignInError, TokensTooLargeError, isIdpUnavailable } from './errors.js';
+import { type IdpClient, idpFailure } from './idp-client.js';
 import { sessionFromTokens } from './session.js';
 import type { TokenCookie } from './token-cookie.js';
 import type { TransactionCookie } from './transaction.js';
@@ -14,6 +15,7 @@ export function callback(
   idp: IdpClient,
   transactions: TransactionCookie,
   cookie: TokenCookie,
+  lifetimes: CookieLifetimes,
   now: () => number,
   logger: Logger,
 ): RequestHandler {
@@ -22,6 +24,7 @@ export function callback(
     transactions.clear(res);
     if (!transaction) throw new SignInError('This sign-in has expired or was already completed. Please sign in again.');
     if (typeof req.query.error === 'string') {
+      logger.warn('sign-in refused by the identity provider', { error: req.query.error, error_description: req.query.error_description });
       throw new SignInError(`The identity provider did not sign you in (${req.query.error.slice(0, 64)}).`);
     }
     const configuration = await idp.configuration().catch((cause: unknown) => {
@@ -34,9 +37,15 @@ export function callback(
         expectedNonce: transaction.nonce,
         idTokenExpected: true,
       });
-      cookie.write(req, res, sessionFromTokens(tokens, now()));
+      const session = sessionFromTokens(tokens, now());
+      cookie.write(req, res, session);
+      lifetimes.observe(session);
     } catch (error) {
-      logger.warn('sign-in failed', { error });
+      if (error instanceof TokensTooLargeError) {
+        logger.warn('sign-in failed: tokens too large for the auth cookie', error.sizes);
+        throw error;
+      }
+      logger.warn('sign-in failed', idpFailure(error));
       if (isIdpUnavailable(error)) throw new IdpUnavailableError('The identity provider cannot be reached. Please try again shortly.', { cause: error });
       throw new SignInError('The sign-in could not be completed. Please sign in again.', { cause: error });
     }

@@ -15,6 +15,30 @@ export class IdpUnavailableError extends PageError {
   override readonly status = 502;
 }
 
+/** The IdP's tokens need more cookie than `APP_COOKIE_MAX_BYTES` allows: signing in again cannot help, an administrator must act. */
+export class TokensTooLargeError extends PageError {
+  override name = 'TokensTooLargeError';
+  override readonly status = 502;
+  override readonly heading = 'Sign-in tokens too large';
+  /** For the log line: the cookie bytes needed and allowed, and each token's length. */
+  readonly sizes: { bytes: number; maxBytes: number; idBytes: number; accessBytes: number; refreshBytes: number };
+
+  constructor(sizes: TokensTooLargeError['sizes']) {
+    super(
+      `The identity provider sent sign-in tokens too large for this site's cookies (${sizes.bytes} bytes; the limit is ${sizes.maxBytes}). ` +
+        "Signing in again will not help: please tell the site's administrator, who can raise APP_COOKIE_MAX_BYTES or have the identity provider issue smaller tokens (fewer claims or groups in them).",
+    );
+    this.sizes = sizes;
+  }
+}
+
+/** An https APP_BASE_URL, yet the request reached the app as plain http: the browser would drop the `Secure` cookies and sign-in would loop. */
+export class InsecureRequestError extends PageError {
+  override name = 'InsecureRequestError';
+  override readonly status = 500;
+  override readonly heading = 'Sign-in needs a secure connection';
+}
+
 /** A state-changing request from another site. */
 export class ForbiddenError extends PageError {
   override name = 'ForbiddenError';

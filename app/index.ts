@@ -27,8 +27,8 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
 
   const app = express();
   app.disable('x-powered-by');
-  // Behind https the TLS terminator is expected on this host: trust its X-Forwarded-Proto so Secure cookies are sent.
-  if (secure) app.set('trust proxy', 'loopback');
+  // TRUST_PROXY: the hops whose X-Forwarded-* this app believes (a TLS terminator on this host by default).
+  app.set('trust proxy', config.trustProxy);
   app.set('views', VIEWS);
   app.set('view engine', 'ejs');
   app.use(
@@ -47,7 +47,7 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
   app.use('/static', express.static(PUBLIC, { maxAge: '1h' }));
   app.use(bff.router);
   app.get('/', home);
-  app.get('/about', requireAuth, about(config, bff.idp, now));
+  app.get('/about', requireAuth, about(config, now));
   app.use((_req, res) => {
     res.status(404).render('error', { heading: 'Not found', message: 'There is no page at this address.' });
   });

@@ -2,8 +2,10 @@ import type { RequestHandler } from 'express';
 import * as client from 'openid-client';
 import type { Logger } from '../common/log.js';
 import type { AppConfig } from './config.js';
+import type { CookieLifetimes } from './cookie-lifetime.js';
 import { ForbiddenError } from './errors.js';
 import type { IdpClient } from './idp-client.js';
+import { type LogoutStore, sessionKey } from './store/logout-store.js';
 import type { TokenCookie } from './token-cookie.js';
 
 /** CSRF defence for state-changing POSTs: the browser's Origin (or, failing that, Referer) must be ours. */
@@ -21,12 +23,26 @@ export function sameOrigin(config: AppConfig): RequestHandler {
   };
 }
 
-/** POST /logout: revoke the refresh token (RFC 7009), drop the cookie, end the IdP session too. */
-export function logout(config: AppConfig, idp: IdpClient, cookie: TokenCookie, logger: Logger): RequestHandler {
+export interface LogoutDeps {
+  cookie: TokenCookie;
+  logouts: LogoutStore;
+  lifetimes: CookieLifetimes;
+  now: () => number;
+  logger: Logger;
+}
+
+/**
+ * POST /logout: record the session as logged out, so every copy of its cookie (another tab's, a stolen one) is anonymous
+ * on every instance for as long as such a cookie could live; revoke the refresh token (RFC 7009), drop the cookie, end
+ * the IdP session too.
+ */
+export function logout(config: AppConfig, idp: IdpClient, { cookie, logouts, lifetimes, now, logger }: LogoutDeps): RequestHandler {
   return async (req, res) => {
     const session = cookie.read(req);
     cookie.clear(req, res);
     if (!session) return res.redirect(303, '/');
+    // First, whatever the IdP does next: clearing this browser's cookie does nothing to the copies.
+    await logouts.remember([sessionKey(session)], now(), lifetimes.longestMs() + config.clockToleranceS * 1000);
     try {
       const configuration = await idp.configuration();
       if (session.refreshToken) await client.tokenRevocation(configuration, session.refreshToken, { token_type_hint: 'refresh_token' });

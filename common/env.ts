@@ -1,4 +1,5 @@
 /** Typed reads of environment variables: each service builds its config from these once, at start-up. */
+import { isIP } from 'node:net';
 
 export class ConfigError extends Error {
   override name = 'ConfigError';
@@ -61,4 +62,55 @@ export function requireSecrets(name: string, secrets: string[], minLength = 16):
     if (secret.length < minLength) throw new ConfigError(`${name}: every secret needs at least ${minLength} characters`);
   }
   return secrets;
+}
+
+/** Express's `trust proxy`: true/false, a hop count, or addresses, subnets and the names loopback, linklocal, uniquelocal. */
+export type TrustProxy = boolean | number | string[];
+
+const PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const isProxyAddress = (entry: string) => {
+  const [address = '', bits, ...rest] = entry.split('/');
+  return rest.length === 0 && isIP(address) !== 0 && (bits === undefined || /^\d{1,3}$/.test(bits) || isIP(bits) === 4);
+};
+
+/** TRUST_PROXY, read once for all three services; `loopback` unless set: a TLS terminator on the same host. */
+export function readTrustProxy(env: Env): TrustProxy {
+  const raw = readString(env, 'TRUST_PROXY', 'loopback').trim();
+  if (raw === 'true' || raw === 'false') return raw === 'true';
+  if (/^\d+$/.test(raw)) return Number(raw);
+  const entries = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const bad = entries.filter((entry) => !PROXY_NAMES.has(entry) && !isProxyAddress(entry));
+  if (entries.length === 0 || bad.length) {
+    throw new ConfigError(`TRUST_PROXY must be true, false, a hop count or addresses/subnets (or loopback, linklocal, uniquelocal), got "${raw}"`);
+  }
+  return entries;
+}
+
+/** Reached from this machine only: the demo's URLs. */
+export function isLoopback(url: URL): boolean {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  return host === 'localhost' || host === '::1' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
+
+/** The secrets in this repository, known to everyone: good for the demo on loopback only. */
+export const DEMO_SECRETS = {
+  APP_COOKIE_KEYS: 'demo-cookie-key-change-me-0001',
+  IDP_COOKIE_KEYS: 'demo-idp-cookie-key-change-me-0001',
+  MVC_CLIENT_SECRET: 'mvc-demo-secret-change-me',
+  API_CLIENT_SECRET: 'api-demo-secret-change-me',
+} as const;
+
+export type SecretName = keyof typeof DEMO_SECRETS;
+
+/**
+ * A service whose public URL is not loopback refuses to start on a missing or demo secret: with the repository's
+ * values anyone could forge its cookies or act as its clients. Names every such variable at once.
+ */
+export function requireOwnSecrets(env: Env, publicUrl: URL, names: readonly SecretName[]): void {
+  if (isLoopback(publicUrl)) return;
+  const unset = names.filter((name) => readList(env, name, []).length === 0);
+  const demo = names.filter((name) => readList(env, name, []).includes(DEMO_SECRETS[name]));
+  if (unset.length + demo.length === 0) return;
+  const problems = [unset.length ? `set ${unset.join(', ')}` : '', demo.length ? `replace the demo value of ${demo.join(', ')}` : ''].filter(Boolean);
+  throw new ConfigError(`${publicUrl.href.replace(/\/$/, '')} is not a loopback address, so the demo secrets are refused: ${problems.join(' and ')}`);
 }

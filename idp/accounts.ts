@@ -25,7 +25,7 @@ export class AccountsFileError extends Error {
   override name = 'AccountsFileError';
 }
 
-/** Used when there is no accounts file. The hash is of "secret": the clear password is not in the source. */
+/** Used when there is no accounts file, by an IdP on loopback only (the demo). The hash is of "secret": the clear password is not in the source. */
 export const DEFAULT_ACCOUNTS: readonly AccountRecord[] = [
   {
     sub: 'bob',
@@ -60,9 +60,12 @@ export interface AccountStore {
   findAccount: FindAccount;
 }
 
-/** Accounts are re-read whenever the file changes, so an edit (a new role, a removed user) applies at the next token request. */
-export function createAccountStore(file: string): AccountStore {
-  const current = accountsOf(file);
+/**
+ * Accounts are re-read whenever the file changes, so an edit (a new role, a removed user) applies at the next token request.
+ * `builtIn`: the accounts while there is no file.
+ */
+export function createAccountStore(file: string, builtIn: readonly AccountRecord[] = DEFAULT_ACCOUNTS): AccountStore {
+  const current = accountsOf(file, builtIn);
   return {
     async authenticate(username, password) {
       const account = (await current()).find((candidate) => candidate.username === username);
@@ -78,7 +81,7 @@ export function createAccountStore(file: string): AccountStore {
 }
 
 /** A stat per call instead of a read and a parse: the refresh path asks for the account on every grant. */
-function accountsOf(file: string): () => Promise<readonly AccountRecord[]> {
+function accountsOf(file: string, builtIn: readonly AccountRecord[]): () => Promise<readonly AccountRecord[]> {
   let cached: { version: string; accounts: Promise<readonly AccountRecord[]> } | undefined;
   return async () => {
     const version = await stat(file).then(
@@ -88,17 +91,17 @@ function accountsOf(file: string): () => Promise<readonly AccountRecord[]> {
         throw error;
       },
     );
-    if (cached?.version !== version) cached = { version, accounts: version === 'none' ? Promise.resolve(DEFAULT_ACCOUNTS) : readAccounts(file) };
+    if (cached?.version !== version) cached = { version, accounts: version === 'none' ? Promise.resolve(builtIn) : readAccounts(file, builtIn) };
     return cached.accounts;
   };
 }
 
-export async function readAccounts(file: string): Promise<readonly AccountRecord[]> {
+export async function readAccounts(file: string, builtIn: readonly AccountRecord[] = DEFAULT_ACCOUNTS): Promise<readonly AccountRecord[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return DEFAULT_ACCOUNTS;
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return builtIn;
     throw error;
   }
   let accounts: unknown;

@@ -1,7 +1,8 @@
 import path from 'node:path';
 import type { ClientMetadata, JWKS } from 'oidc-provider';
-import { type Env, ConfigError, readBoolean, readEnum, readInt, readList, readString, readUrl, requireSecrets } from '../common/env.js';
+import { type Env, type TrustProxy, ConfigError, DEMO_SECRETS, readBoolean, readEnum, readInt, readList, readString, readTrustProxy, readUrl, requireOwnSecrets, requireSecrets } from '../common/env.js';
 import type { Level } from '../common/log.js';
+import { readClientsFile } from './clients.js';
 
 export const STORE_KINDS = ['sqlite', 'memory', 'redis'] as const;
 export type StoreKind = (typeof STORE_KINDS)[number];
@@ -38,6 +39,7 @@ export interface IdpConfig {
   /** First key signs the IdP cookies, all keys verify. */
   cookieKeys: string[];
   ttl: IdpTtl;
+  /** The built-in `mvc` and `api`, then IDP_CLIENTS_FILE's; each may carry its refresh policy under `x_refresh` (clients.ts). */
   clients: ClientMetadata[];
   accountsFile: string;
   /** Private signing keys; when unset they are generated once and kept in `<dataDir>/jwks.json`. */
@@ -46,6 +48,8 @@ export interface IdpConfig {
   apiResource?: string;
   /** `opaque` when unset. */
   accessTokenFormat?: AccessTokenFormat;
+  /** Which peers' X-Forwarded-* headers to believe (TRUST_PROXY, Express's `trust proxy`); Koa then reads only what they vouched for. */
+  trustProxy: TrustProxy;
   logLevel: Level;
 }
 
@@ -91,9 +95,12 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
   if (store === 'redis' && !redisUrl) throw new ConfigError('IDP_STORE=redis needs REDIS_URL');
   const ttl = (name: string, fallback: number) => readInt(env, name, fallback, { min: 1, max: 30 * DAY });
   const refreshToken = ttl('IDP_REFRESH_TOKEN_TTL', 60);
+  const session = ttl('IDP_SESSION_TTL', 8 * 3600);
+  const issuer = readIssuer(env);
+  requireOwnSecrets(env, new URL(issuer), ['IDP_COOKIE_KEYS', 'MVC_CLIENT_SECRET', 'API_CLIENT_SECRET']);
   return {
     port: readInt(env, 'IDP_PORT', 4000, { min: 0, max: 65535 }),
-    issuer: readIssuer(env),
+    issuer,
     dataDir,
     store,
     redisUrl,
@@ -102,24 +109,32 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
     redisCommandTimeoutMs: readInt(env, 'IDP_REDIS_TIMEOUT_MS', 1000, { min: 50, max: 60_000 }),
     // Never longer than a refresh token lives: the window must not extend a chain past its own expiry.
     refreshReuseGraceS: readInt(env, 'IDP_REFRESH_REUSE_GRACE_S', Math.min(30, refreshToken), { min: 0, max: refreshToken }),
-    cookieKeys: requireSecrets('IDP_COOKIE_KEYS', readList(env, 'IDP_COOKIE_KEYS', ['demo-idp-cookie-key-change-me-0001'])),
+    cookieKeys: requireSecrets('IDP_COOKIE_KEYS', readList(env, 'IDP_COOKIE_KEYS', [DEMO_SECRETS.IDP_COOKIE_KEYS])),
     ttl: {
       accessToken: ttl('IDP_ACCESS_TOKEN_TTL', 60),
       refreshToken,
       idToken: ttl('IDP_ID_TOKEN_TTL', 60),
-      session: ttl('IDP_SESSION_TTL', 8 * 3600),
+      session,
     },
-    clients: defaultClients({
-      appBaseUrl: readUrl(env, 'APP_BASE_URL', 'http://localhost:3000').origin,
-      mvcSecret: readString(env, 'MVC_CLIENT_SECRET', 'mvc-demo-secret-change-me'),
-      apiSecret: readString(env, 'API_CLIENT_SECRET', 'api-demo-secret-change-me'),
-    }),
+    clients: readClients(env, session),
     accountsFile: readString(env, 'IDP_ACCOUNTS_FILE', path.join(dataDir, 'accounts.json')),
     jwks: readJwks(env),
     apiResource: readUrl(env, 'IDP_API_RESOURCE', DEFAULT_API_RESOURCE).href,
     accessTokenFormat: readEnum(env, 'IDP_ACCESS_TOKEN_FORMAT', ACCESS_TOKEN_FORMATS, 'opaque'),
+    trustProxy: readTrustProxy(env),
     logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
   };
+}
+
+/** A client's refresh tokens may live up to the session cap, which bounds every chain anyway. */
+function readClients(env: Env, maxTtlS: number): ClientMetadata[] {
+  const builtIn = defaultClients({
+    appBaseUrl: readUrl(env, 'APP_BASE_URL', 'http://localhost:3000').origin,
+    mvcSecret: readString(env, 'MVC_CLIENT_SECRET', DEMO_SECRETS.MVC_CLIENT_SECRET),
+    apiSecret: readString(env, 'API_CLIENT_SECRET', DEMO_SECRETS.API_CLIENT_SECRET),
+  });
+  const file = env.IDP_CLIENTS_FILE;
+  return file ? [...builtIn, ...readClientsFile(file, builtIn.map((client) => client.client_id), maxTtlS)] : builtIn;
 }
 
 function readIssuer(env: Env): string {

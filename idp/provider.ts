@@ -1,9 +1,10 @@
 import Provider, { type AdapterFactory, type Configuration, type JWKS, type KoaContextWithOIDC } from 'oidc-provider';
 import type { Logger } from '../common/log.js';
 import type { AccountStore } from './accounts.js';
+import { CLIENT_AUTH_METHODS, type RefreshPolicy } from './clients.js';
 import type { IdpConfig } from './config.js';
-import { loadExistingGrant } from './consent.js';
-import { SIGNING_ALG } from './keys.js';
+import { keepOfflineAccess, loadExistingGrant } from './consent.js';
+import { DEFAULT_SIGNING_ALG, SIGNING_ALGS } from './keys.js';
 import { resourceIndicators, withResourceScopes } from './resource-indicators.js';
 import { renderView } from './views.js';
 
@@ -12,6 +13,8 @@ export interface ProviderDeps {
   jwks: JWKS;
   accounts: AccountStore;
   logger: Logger;
+  /** Each client's refresh-token lifetime and rotation (clients.ts). */
+  refreshPolicy: (clientId: string) => RefreshPolicy;
 }
 
 /** Login pages expire quickly: an abandoned sign-in leaves nothing usable behind. */
@@ -38,7 +41,7 @@ const REVOCATION_REASONS: Record<string, string> = {
 
 const epochSeconds = () => Math.floor(Date.now() / 1000);
 
-export function createProvider(config: IdpConfig, { adapter, jwks, accounts, logger }: ProviderDeps): Provider {
+export function createProvider(config: IdpConfig, { adapter, jwks, accounts, logger, refreshPolicy }: ProviderDeps): Provider {
   const cap = config.ttl.session;
   // What is left of the absolute cap counted from `since`; at least 1 s, as oidc-provider requires.
   const remainingOfCap = (since: number) => Math.max(1, since + cap - epochSeconds());
@@ -46,10 +49,12 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
   const configuration: Configuration = {
     adapter,
     clients: config.clients,
-    clientDefaults: { id_token_signed_response_alg: SIGNING_ALG },
+    clientDefaults: { id_token_signed_response_alg: DEFAULT_SIGNING_ALG },
+    // What the key set holds, so discovery advertises only algorithms the IdP can sign with.
+    enabledJWA: { idTokenSigningAlgValues: [...SIGNING_ALGS] },
     // The code flow only: no implicit or hybrid responses, no unauthenticated clients.
     responseTypes: ['code'],
-    clientAuthMethods: ['client_secret_basic', 'client_secret_post'],
+    clientAuthMethods: [...CLIENT_AUTH_METHODS],
     jwks,
     cookies: { keys: config.cookieKeys },
     findAccount: accounts.findAccount,
@@ -59,22 +64,24 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
     pkce: { required: () => true },
     interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
     loadExistingGrant: withResourceScopes(loadExistingGrant),
+    // Runs after oidc-provider's own scope checks (extraParams validators always run, whatever the parameter's value).
+    extraParams: { scope: keepOfflineAccess },
     // `role` reaches the API (introspection answer or JWT) read from the account store at every grant, so an edit shows at the next refresh.
     extraTokenClaims: async (ctx, token) => {
       const claims = token.scopes.has('profile') ? await ctx.oidc.account?.claims('userinfo', token.scope ?? '', {}, []) : undefined;
       return claims?.role === undefined ? undefined : { role: claims.role };
     },
-    // Without this, refresh tokens need offline_access *and* prompt=consent; our clients are first-party.
-    // They stay bound to the IdP session (oidc-provider's default without offline_access): signing out there ends them.
+    // Any client allowed the grant gets refresh tokens, offline_access or not. Without offline_access they are bound to
+    // the IdP session (oidc-provider's default): signing out there, or the session's end, ends them.
     issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
-    // Every refresh rotates: a refresh token works once, and a reused one revokes the whole grant.
-    rotateRefreshToken: true,
+    // Per client (x_refresh), rotating by default: a refresh token works once, and a reused one revokes the whole grant.
+    rotateRefreshToken: (ctx) => refreshPolicy(ctx.oidc.client!.clientId).rotate,
     ttl: {
       AccessToken: config.ttl.accessToken,
       IdToken: config.ttl.idToken,
       AuthorizationCode: AUTHORIZATION_CODE_TTL,
-      // Sliding from each rotation, but never past the cap counted from the first refresh token of the chain.
-      RefreshToken: (_ctx, token) => Math.min(config.ttl.refreshToken, remainingOfCap(token.iiat ?? epochSeconds())),
+      // The client's lifetime, sliding from each rotation, but never past the cap counted from the first refresh token of the chain.
+      RefreshToken: (_ctx, token, client) => Math.min(refreshPolicy(client.clientId).ttlS, remainingOfCap(token.iiat ?? epochSeconds())),
       Grant: cap,
       Session: (_ctx, session) => remainingOfCap(session.loginTs ?? epochSeconds()),
       Interaction: INTERACTION_TTL,
@@ -92,8 +99,9 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
       },
       introspection: {
         enabled: true,
-        // Resource servers (the `api` client) introspect other clients' tokens; unauthenticated callers never do.
-        allowedPolicy: async (_ctx, client) => client.clientAuthMethod !== 'none',
+        // Resource servers (the `api` client) introspect other clients' access tokens; a refresh token only its own client
+        // may (no resource server is ever sent one); unauthenticated callers never do.
+        allowedPolicy: async (_ctx, client, token) => client.clientAuthMethod !== 'none' && (token.kind !== 'RefreshToken' || token.clientId === client.clientId),
       },
       // Ending a session here tells each client's back channel, so the app's cookie dies now, not at its next refresh.
       backchannelLogout: { enabled: true },
@@ -107,7 +115,8 @@ export function createProvider(config: IdpConfig, { adapter, jwks, accounts, log
       },
     },
     renderError: async (ctx, out) => {
-      html(ctx, await renderView('message', { heading: 'Sign-in problem', message: out.error_description ?? out.error, tone: 'error' }));
+      const heading = ctx.oidc?.route?.startsWith('end_session') ? 'Sign-out problem' : 'Sign-in problem';
+      html(ctx, await renderView('message', { heading, message: out.error_description ?? out.error, tone: 'error' }));
     },
   };
 
@@ -127,7 +136,8 @@ function backchannelUris(config: IdpConfig): Set<string> {
 
 /**
  * oidc-provider's outgoing calls refuse private and loopback addresses (an SSRF guard). Back-channel logout URIs come
- * from our own static client list, not from a registration request, and often live on such an address: those are let through.
+ * from the operator's client list (built in or IDP_CLIENTS_FILE), not from a registration request, and often live on
+ * such an address: those are let through.
  */
 function fetchAllowing(uris: Set<string>): Configuration['fetch'] {
   return (url, init) => {

@@ -1,102 +1,135 @@
 /**
- * Failed sign-ins counted per key (an account name, a client address). Past a limit the key must wait, the wait
- * doubling with each further failure up to a cap; the count is forgotten after a quiet window, so nobody is locked out for good.
+ * Sign-in throttling on rate-limiter-flexible. Wrong passwords count per (account, address) and per address: a stranger
+ * locks an account out from their own address only, the real user elsewhere still gets in, and trying many names
+ * from one address costs what guessing one does. Counts expire on their own (no table to fill, none to flush) and live
+ * in Redis when the IdP does, so every instance sees them; anonymous authorization requests are bounded per address too.
+ * Memory stays bounded by the address limit: an address refused before its password is checked adds no key.
  */
+import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { RequestHandler } from 'express';
+import { Redis } from 'ioredis';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { Logger } from '../common/log.js';
+import type { IdpConfig } from './config.js';
+import { renderView } from './views.js';
 
-export interface ThrottlePolicy {
-  /** Failures allowed before the first wait. */
-  maxFailures: number;
-  /** The first wait; it doubles with every failure after it. */
-  baseDelayMs: number;
-  maxDelayMs: number;
-  /** A key's failures are forgotten this long after its latest one. */
-  windowMs: number;
-  /** Keys tracked at most; when full, expired ones go first, then the least recently failed. */
-  maxEntries: number;
+/** At most `points` events per key within `durationS` (whole seconds on Redis) from the key's first; then the key waits until that window ends. */
+export interface LimitPolicy {
+  points: number;
+  durationS: number;
 }
 
-export interface Throttle {
-  /** How long the key must still wait before its next attempt is even checked; 0 when it may try now. */
-  waitMs(key: string): number;
-  fail(key: string): void;
-  reset(key: string): void;
-  size(): number;
+export interface ThrottlePolicies {
+  /** Wrong passwords for one account from one address. */
+  accountAddress: LimitPolicy;
+  /** Wrong passwords from one address, whatever the account: bounds guessing, spraying and the keys one address creates. */
+  address: LimitPolicy;
+  /** Authorization requests per address; each may store an interaction for its 10 minutes, so this bounds them too. */
+  authorization: LimitPolicy;
 }
 
-interface Entry {
-  failures: number;
-  lastFailure: number;
+const MINUTE = 60;
+
+/** Generous enough for people behind one NAT, tight enough that guessing is slow: 5 per account per 15 min, 50 per hour per address. */
+export const DEFAULT_THROTTLE: ThrottlePolicies = {
+  accountAddress: { points: 5, durationS: 15 * MINUTE },
+  address: { points: 50, durationS: 60 * MINUTE },
+  authorization: { points: 100, durationS: 10 * MINUTE },
+};
+
+/** The unit an address is counted as: IPv4 as is, IPv6 by its /64 (one subscriber's usual allocation, not one host). */
+export function addressKey(address: string): string {
+  const plain = address.replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(plain);
+  if (mapped) return mapped[1]!;
+  if (isIP(plain) !== 6) return plain;
+  const groups = (part: string | undefined) => (part ? part.split(':').flatMap((group) => (group.includes('.') ? ['0', '0'] : [group])) : []);
+  const [head, tail] = plain.split('::');
+  const front = groups(head);
+  const full = tail === undefined ? front : [...front, ...Array<string>(8 - front.length - groups(tail).length).fill('0'), ...groups(tail)];
+  return `${full.slice(0, 4).map((group) => parseInt(group, 16).toString(16)).join(':')}::/64`;
 }
 
-const MINUTE = 60_000;
-
-/** 5 wrong passwords for one account, then 30 s, 1 min, 2 min… up to 5 min between attempts; forgotten after 15 quiet minutes. */
-export const ACCOUNT_POLICY: ThrottlePolicy = { maxFailures: 5, baseDelayMs: 30_000, maxDelayMs: 5 * MINUTE, windowMs: 15 * MINUTE, maxEntries: 10_000 };
-
-/** Looser per address: several people may sign in from behind one NAT, while one address trying many accounts is still slowed down. */
-export const ADDRESS_POLICY: ThrottlePolicy = { ...ACCOUNT_POLICY, maxFailures: 20 };
-
-export function delayAfter(failures: number, policy: ThrottlePolicy): number {
-  if (failures < policy.maxFailures) return 0;
-  return Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (failures - policy.maxFailures));
-}
-
-export function createThrottle(policy: ThrottlePolicy, now: () => number): Throttle {
-  const entries = new Map<string, Entry>();
-  const expired = (entry: Entry, at: number) => at - entry.lastFailure >= policy.windowMs;
-  const current = (key: string, at: number) => {
-    const entry = entries.get(key);
-    if (entry && expired(entry, at)) entries.delete(key);
-    return entry && !expired(entry, at) ? entry : undefined;
-  };
-  const makeRoom = (at: number) => {
-    if (entries.size < policy.maxEntries) return;
-    for (const [key, entry] of entries) if (expired(entry, at)) entries.delete(key);
-    // Map order is insertion order and fail() re-inserts, so the first key is the least recently failed.
-    while (entries.size >= policy.maxEntries) entries.delete(entries.keys().next().value!);
-  };
-  return {
-    waitMs(key) {
-      const at = now();
-      const entry = current(key, at);
-      return entry ? Math.max(0, entry.lastFailure + delayAfter(entry.failures, policy) - at) : 0;
-    },
-    fail(key) {
-      const at = now();
-      const failures = (current(key, at)?.failures ?? 0) + 1;
-      entries.delete(key);
-      makeRoom(at);
-      entries.set(key, { failures, lastFailure: at });
-    },
-    reset(key) {
-      entries.delete(key);
-    },
-    size: () => entries.size,
-  };
-}
+// Hashed: the submitted name may be a pasted password, and it must not sit in Redis in clear.
+const accountKey = (username: string) => createHash('sha256').update(username).digest('base64url');
 
 export interface LoginThrottle {
   /** Whole seconds before this username may be tried from this address; 0 when it may be tried now. */
-  retryAfterS(username: string, address: string): number;
-  failed(username: string, address: string): void;
-  /** The account's count starts over; the address's does not, or signing in to one's own account would reset it. */
-  succeeded(username: string): void;
+  retryAfterS(username: string, address: string): Promise<number>;
+  failed(username: string, address: string): Promise<void>;
+  /** The account's count from this address starts over; the address's does not, or signing in to one's own account would reset it. */
+  succeeded(username: string, address: string): Promise<void>;
 }
 
-// Keys are the submitted name, whether or not such an account exists: the throttle must not tell them apart.
-const accountKey = (username: string) => username.slice(0, 128);
+export interface Throttles {
+  login: LoginThrottle;
+  /** Mount in front of the authorization endpoint: 429 past the per-address limit. */
+  authorization: RequestHandler;
+  close(): void;
+}
 
-export function createLoginThrottle(now: () => number = Date.now, policies = { account: ACCOUNT_POLICY, address: ADDRESS_POLICY }): LoginThrottle {
-  const accounts = createThrottle(policies.account, now);
-  const addresses = createThrottle(policies.address, now);
+export type LimiterFactory = (name: string, policy: LimitPolicy) => RateLimiterAbstract;
+type StoreSettings = Pick<IdpConfig, 'store' | 'redisUrl' | 'redisPrefix' | 'redisCommandTimeoutMs'>;
+
+/** Memory, or Redis when the IdP stores on Redis: a Redis outage falls back to the same limits in this process. */
+export async function limiterFactory(config: StoreSettings): Promise<{ create: LimiterFactory; close(): void }> {
+  const memory: LimiterFactory = (name, { points, durationS }) => new RateLimiterMemory({ keyPrefix: name, points, duration: durationS });
+  if (config.store !== 'redis' || !config.redisUrl) return { create: memory, close() {} };
+  // No offline queue: while Redis is away a count goes straight to the in-process insurance limiter instead of waiting.
+  const redis = new Redis(config.redisUrl, { lazyConnect: true, commandTimeout: config.redisCommandTimeoutMs, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
+  // ioredis reconnects by itself; without a listener each failed attempt would be an unhandled 'error' event.
+  redis.on('error', () => {});
+  await redis.connect();
   return {
-    retryAfterS: (username, address) => Math.ceil(Math.max(accounts.waitMs(accountKey(username)), addresses.waitMs(address)) / 1000),
-    failed(username, address) {
-      accounts.fail(accountKey(username));
-      addresses.fail(address);
+    create: (name, policy) =>
+      new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redisPrefix}throttle:${name}`, points: policy.points, duration: policy.durationS, insuranceLimiter: memory(name, policy) }),
+    close: () => redis.disconnect(),
+  };
+}
+
+const waitMs = (state: RateLimiterRes | null, policy: LimitPolicy) => (state && state.consumedPoints >= policy.points ? state.msBeforeNext : 0);
+
+export function createLoginThrottle(create: LimiterFactory, policies: ThrottlePolicies): LoginThrottle {
+  const pairs = create('login-account', policies.accountAddress);
+  const addresses = create('login-address', policies.address);
+  const pair = (username: string, address: string) => `${accountKey(username)}:${addressKey(address)}`;
+  return {
+    async retryAfterS(username, address) {
+      const [forPair, forAddress] = await Promise.all([pairs.get(pair(username, address)), addresses.get(addressKey(address))]);
+      return Math.ceil(Math.max(waitMs(forPair, policies.accountAddress), waitMs(forAddress, policies.address)) / 1000);
     },
-    succeeded(username) {
-      accounts.reset(accountKey(username));
+    async failed(username, address) {
+      await Promise.all([pairs.penalty(pair(username, address)), addresses.penalty(addressKey(address))]);
     },
+    async succeeded(username, address) {
+      await pairs.delete(pair(username, address));
+    },
+  };
+}
+
+function authorizationThrottle(limiter: RateLimiterAbstract, logger: Logger): RequestHandler {
+  return async (req, res, next) => {
+    const address = addressKey(req.ip ?? 'unknown');
+    // A rejection that is no RateLimiterRes is a store error, which the insurance limiter already absorbs.
+    const refused = await limiter.consume(address).then(
+      () => undefined,
+      (rejection: unknown) => (rejection instanceof RateLimiterRes ? rejection : undefined),
+    );
+    if (!refused) return next();
+    const wait = Math.ceil(refused.msBeforeNext / 1000);
+    // Once per window, not once per request: a flood must not become a flood of log lines.
+    if (refused.consumedPoints === limiter.points + 1) logger.warn('authorization requests throttled', { address, retryAfterS: wait });
+    res.set('Retry-After', String(wait)).status(429).type('html');
+    res.send(await renderView('message', { heading: 'Too many sign-in attempts', message: `Too many sign-in requests from your network. Try again in ${wait} s.`, tone: 'error' }));
+  };
+}
+
+export async function createThrottles(config: StoreSettings, policies: ThrottlePolicies, logger: Logger): Promise<Throttles> {
+  const { create, close } = await limiterFactory(config);
+  return {
+    login: createLoginThrottle(create, policies),
+    authorization: authorizationThrottle(create('authorization', policies.authorization), logger),
+    close,
   };
 }

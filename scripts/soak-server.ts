@@ -46,7 +46,8 @@ async function idp({ idpUrl, appUrl }: SoakUrls): Promise<Built> {
     IDP_ID_TOKEN_TTL: TOKEN_TTL_S,
     LOG_LEVEL,
   });
-  const built = await createIdp(config);
+  // Every simulated user signs in from loopback: one address, far above the per-address sign-in limit.
+  const built = await createIdp(config, { throttle: { authorization: { points: 1_000_000, durationS: 600 } } });
   return {
     handler: built.app,
     async close() {

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync, type SQLOutputValue } from 'node:sqlite';
+import { privateDir, privateFiles } from '../private-dir.js';
 import type { StoreBackend, StoredEntry } from './backend.js';
 
 const SCHEMA = `
@@ -27,9 +27,11 @@ const SCHEMA = `
 
 type Row = Record<string, SQLOutputValue>;
 
-/** A file next to the signing keys; WAL lets the operator CLI write while the IdP runs. */
+/** A file next to the signing keys; WAL lets the operator CLI write while the IdP runs. Owner-only: it holds grants and sessions. */
 export function createSqliteBackend(file: string): StoreBackend {
-  mkdirSync(path.dirname(file), { recursive: true });
+  privateDir(path.dirname(file));
+  // SQLite gives the -wal and -shm files it creates the database file's mode.
+  privateFiles(file, [`${file}-wal`, `${file}-shm`]);
   const db = new DatabaseSync(file);
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000;');
   db.exec(SCHEMA);

@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import type { Express } from 'express';
 import request from 'supertest';
-import { openAuthCookie, startTestApp } from '../helpers/app.js';
+import { authCookieOf, openAuthCookie, startTestApp, testClock } from '../helpers/app.js';
 import { type TestIdp, discover, startTestIdp } from '../helpers/idp.js';
 import { endIdpSession, loopbackServer, signInWithIdpCookies } from './flows.js';
 
@@ -8,6 +9,8 @@ import { endIdpSession, loopbackServer, signInWithIdpCookies } from './flows.js'
 let appServer: Awaited<ReturnType<typeof loopbackServer>>;
 let idp: TestIdp;
 let bff: Awaited<ReturnType<typeof startTestApp>>;
+/** The app the IdP's back-channel calls reach: `bff` unless a test swaps in its own. */
+let serving: Express;
 const backchannel = { success: 0, error: [] as string[] };
 
 beforeAll(async () => {
@@ -17,7 +20,8 @@ beforeAll(async () => {
   idp.idp.provider.on('backchannel.error', (_ctx, error) => void backchannel.error.push(error.message));
   // Real time: the logout token's iat is checked against the app's clock.
   bff = await startTestApp(idp, { config: { baseUrl: new URL(appServer.url) }, deps: { now: Date.now } });
-  appServer.server.on('request', bff.app);
+  serving = bff.app;
+  appServer.server.on('request', (req, res) => serving(req, res));
 });
 afterAll(async () => {
   await appServer.close();
@@ -63,5 +67,56 @@ describe('OIDC Back-Channel Logout 1.0, IdP → app', () => {
     const res = await fetch(`${appServer.url}/backchannel-logout`, { method: 'POST', body: new URLSearchParams(form) });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+  });
+});
+
+describe('a skewed app clock (the IdP on real time)', () => {
+  let skewed: Awaited<ReturnType<typeof startTestApp>> | undefined;
+  afterEach(async () => {
+    serving = bff.app;
+    await skewed?.close();
+  });
+
+  /**
+   * Two sessions of bob signed in, renewed past half-life, then one ended at the IdP; what the app then says of each.
+   * The app's clock starts half a token lifetime early, so it reads the IdP's time + skewMs when it renews and when the logout token arrives.
+   */
+  async function renewThenLogout(skewMs: number, config: { clockToleranceS?: number } = {}) {
+    const clock = testClock(Date.now() + skewMs - 30_000);
+    skewed = await startTestApp(idp, { clock, config: { baseUrl: new URL(appServer.url), ...config } });
+    serving = skewed.app;
+    const kept = await signInWithIdpCookies(skewed.app);
+    const ended = await signInWithIdpCookies(skewed.app);
+    clock.advance(30_000);
+    const renew = async (pair: string) => {
+      const res = await request(skewed!.app).get('/about').set('Cookie', pair);
+      return { status: res.status, cookie: authCookieOf(res) };
+    };
+    const keptRenewal = await renew(kept.cookie.pair);
+    const endedRenewal = await renew(ended.cookie.pair);
+    const before = { success: backchannel.success, error: backchannel.error.length };
+    await endIdpSession(idp, ended.idpCookies, openAuthCookie(endedRenewal.cookie!.value)!.idToken);
+    const status = async (pair: string) => (await request(skewed!.app).get('/about').set('Cookie', pair)).status;
+    return {
+      renewals: [keptRenewal, endedRenewal].map(({ status, cookie }) => ({ status, renewals: cookie && openAuthCookie(cookie.value)!.renewals })),
+      backchannel: { success: backchannel.success - before.success, error: backchannel.error.length - before.error },
+      kept: await status(keptRenewal.cookie!.pair),
+      ended: await status(endedRenewal.cookie!.pair),
+      endedBeforeRenewal: await status(ended.cookie.pair),
+    };
+  }
+
+  test.each([-30_000, 30_000])('app clock %i ms off: renewals work, the logout is honoured, the other session stays', async (skewMs) => {
+    expect(await renewThenLogout(skewMs)).toEqual({
+      renewals: [{ status: 200, renewals: 1 }, { status: 200, renewals: 1 }],
+      backchannel: { success: 1, error: 0 },
+      kept: 200,
+      ended: 302,
+      endedBeforeRenewal: 302,
+    });
+  });
+
+  test.each([-2_000, -30_000])('failure mode, tolerance 0: app clock %i ms off refuses the logout token, the ended session stays signed in', async (skewMs) => {
+    expect(await renewThenLogout(skewMs, { clockToleranceS: 0 })).toMatchObject({ backchannel: { success: 0, error: 1 }, kept: 200, ended: 200 });
   });
 });

@@ -100,3 +100,13 @@ test('no token, cookie, secret or password in any log line through sign-in, logo
   expect(lines.filter((line) => /eyJ[\w-]{10,}\.[\w-]{10,}/.test(line))).toEqual([]);
   expect(secrets.size).toBeGreaterThan(15);
 });
+
+test('a refresh token nested deep in a logged field is not printed', async () => {
+  const { session } = await signedIn();
+  const before = lines.length;
+  const deep = { response: { body: { data: { tokens: { refresh_token: session.refreshToken, copy: session.refreshToken } } } } };
+  capture('app').warn('deeply nested answer', deep);
+  const written = lines.slice(before);
+  expect(written.map((line) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['deeply nested answer']);
+  expect(written.join('\n')).not.toContain(session.refreshToken!);
+});

@@ -67,6 +67,7 @@ export async function startTestIdp(overrides: TestIdpOverrides = {}): Promise<Te
     cookieKeys: ['test-idp-cookie-key-0000000001'],
     clients: defaultClients({ appBaseUrl, mvcSecret: 'mvc-test-secret', apiSecret: 'api-test-secret' }),
     accountsFile: path.join(dataDir, 'accounts.json'),
+    trustProxy: ['loopback'],
     logLevel: 'error',
     ...rest,
     ttl: { accessToken: 60, refreshToken: 60, idToken: 60, session: 8 * 3600, ...ttl },
@@ -221,7 +222,8 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
-export const FULL_SCOPE = 'openid profile email offline_access';
+/** What the BFF asks for (APP_SCOPE): no offline_access, so its refresh tokens stay bound to the IdP session. */
+export const FULL_SCOPE = 'openid profile email';
 
 export function clientSecret(testIdp: TestIdp, clientId: string): string {
   const client = testIdp.config.clients.find((candidate) => candidate.client_id === clientId);

@@ -1,6 +1,29 @@
 import { describe, expect, test } from '@jest/globals';
-import { ConfigError } from '../../common/env.js';
+import { ConfigError, DEMO_SECRETS } from '../../common/env.js';
 import { readIdpConfig } from '../../idp/config.js';
+
+const OWN = { IDP_COOKIE_KEYS: 'our-own-idp-cookie-key-0001', MVC_CLIENT_SECRET: 'our-own-mvc-secret-0001', API_CLIENT_SECRET: 'our-own-api-secret-0001' };
+
+describe('readIdpConfig: no public secrets outside the demo', () => {
+  test('the demo issuer on localhost starts on the demo secrets', () => {
+    expect(readIdpConfig({}).cookieKeys).toEqual([DEMO_SECRETS.IDP_COOKIE_KEYS]);
+    expect(readIdpConfig({}).trustProxy).toEqual(['loopback']);
+  });
+
+  test('a public issuer without its own secrets is refused, naming every missing one', () => {
+    expect(() => readIdpConfig({ IDP_ISSUER: 'https://id.example.com' })).toThrow(ConfigError);
+    expect(() => readIdpConfig({ IDP_ISSUER: 'https://id.example.com' })).toThrow(/set IDP_COOKIE_KEYS, MVC_CLIENT_SECRET, API_CLIENT_SECRET/);
+    expect(() => readIdpConfig({ IDP_ISSUER: 'https://id.example.com', ...OWN, API_CLIENT_SECRET: DEMO_SECRETS.API_CLIENT_SECRET })).toThrow(
+      /demo value of API_CLIENT_SECRET/,
+    );
+    expect(readIdpConfig({ IDP_ISSUER: 'https://id.example.com', ...OWN }).cookieKeys).toEqual([OWN.IDP_COOKIE_KEYS]);
+  });
+
+  test('TRUST_PROXY is read', () => {
+    expect(readIdpConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy).toEqual(['10.0.0.0/8']);
+    expect(() => readIdpConfig({ TRUST_PROXY: 'everyone' })).toThrow(/TRUST_PROXY/);
+  });
+});
 
 describe('readIdpConfig', () => {
   test('safe demo defaults', () => {
@@ -33,6 +56,7 @@ describe('readIdpConfig', () => {
       REDIS_URL: 'redis://cache:6379',
       IDP_ACCESS_TOKEN_TTL: '30',
       APP_BASE_URL: 'https://app.example.com',
+      ...OWN,
       MVC_CLIENT_SECRET: 'another-secret-value',
     });
     expect(config).toMatchObject({ port: 4100, issuer: 'https://id.example.com', store: 'redis', redisUrl: 'redis://cache:6379' });

@@ -160,7 +160,7 @@ describe('the absolute cap (IDP_SESSION_TTL)', () => {
     try {
       const tokens = await codeFlowTokens(capped);
       const lifetime = async (token: string) => {
-        const { exp, iat } = (await introspect(capped, token)).body as { exp: number; iat: number };
+        const { exp, iat } = (await introspect(capped, token, 'mvc')).body as { exp: number; iat: number };
         return exp - iat;
       };
       expect(await lifetime(tokens.refresh_token!)).toBeLessThanOrEqual(30);

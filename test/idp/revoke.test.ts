@@ -22,7 +22,7 @@ for (const [store, suite] of await storeSuites(['sqlite', 'redis'])) {
       const revoked = await revokeAccount(operator, 'bob');
       expect(revoked).toHaveLength(2);
       for (const tokens of [laptop, phone]) {
-        expect((await introspect(idp, tokens.refresh_token!)).body).toEqual({ active: false });
+        expect((await introspect(idp, tokens.refresh_token!, 'mvc')).body).toEqual({ active: false });
         expect((await introspect(idp, tokens.access_token)).body).toEqual({ active: false });
         expect((await refreshTokens(idp, tokens.refresh_token!)).body).toMatchObject({ error: 'invalid_grant' });
       }
@@ -35,7 +35,7 @@ for (const [store, suite] of await storeSuites(['sqlite', 'redis'])) {
       expect(grantIds).toHaveLength(2);
       const [first] = grantIds;
       expect(await revokeGrant(operator, first!)).toBeGreaterThan(0);
-      const active = await Promise.all([laptop, phone].map(async (tokens) => (await introspect(idp, tokens.refresh_token!)).body.active));
+      const active = await Promise.all([laptop, phone].map(async (tokens) => (await introspect(idp, tokens.refresh_token!, 'mvc')).body.active));
       expect(active.sort()).toEqual([false, true]);
       expect(await revokeGrant(operator, first!)).toBe(0);
       await revokeAccount(operator, 'bob');

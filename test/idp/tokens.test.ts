@@ -51,10 +51,17 @@ for (const [store, suite] of await storeSuites()) {
       expect(tokens.access_token).toBeTruthy();
       expect(tokens.refresh_token).toBeTruthy();
       expect(decodeJwt(tokens.id_token).sub).toBe('bob');
-      expect((await userinfo(idp, tokens.access_token)).body).toMatchObject({ sub: 'bob', email: 'bob@example.com' });
-      const introspection = (await introspect(idp, tokens.refresh_token!)).body;
+      // The BFF's access token is for the API (resource-indicators.ts): its audience, the API's scopes.
+      expect((await introspect(idp, tokens.access_token)).body).toMatchObject({ active: true, sub: 'bob', aud: 'http://localhost:5000/', scope: 'profile email' });
+      const introspection = (await introspect(idp, tokens.refresh_token!, 'mvc')).body;
       expect(introspection).toMatchObject({ active: true, client_id: 'mvc', sub: 'bob' });
       expect(Number(introspection.exp) - Number(introspection.iat)).toBe(60);
+    });
+
+    test("another client's access token names no audience and is for UserInfo", async () => {
+      const tokens = await codeFlowTokens(idp, OTHER_CLIENT.client_id, OTHER_CLIENT.client_secret);
+      expect((await introspect(idp, tokens.access_token)).body).not.toHaveProperty('aud');
+      expect((await userinfo(idp, tokens.access_token)).body).toMatchObject({ sub: 'bob', email: 'bob@example.com' });
     });
 
     test('a refresh rotates: new tokens, and the old refresh token is refused', async () => {
@@ -91,19 +98,19 @@ for (const [store, suite] of await storeSuites()) {
     test('revoking the refresh token: introspection says inactive, for it and for the access token', async () => {
       const tokens = await codeFlowTokens(idp);
       expect((await callEndpoint(idp, 'revocation_endpoint', { token: tokens.refresh_token!, token_type_hint: 'refresh_token' })).status).toBe(200);
-      expect((await introspect(idp, tokens.refresh_token!)).body).toEqual({ active: false });
+      expect((await introspect(idp, tokens.refresh_token!, 'mvc')).body).toEqual({ active: false });
       expect((await introspect(idp, tokens.access_token)).body).toEqual({ active: false });
       await refused(tokens.refresh_token!);
     });
 
-    test("an edited role shows in the next refresh's id token and in UserInfo", async () => {
+    test("an edited role shows in the next refresh's id token and access token", async () => {
       const tokens = await codeFlowTokens(idp);
       expect(decodeJwt(tokens.id_token).role).toBe('user');
       const bob = DEFAULT_ACCOUNTS[0]!;
       await writeFile(idp.config.accountsFile, JSON.stringify([{ ...bob, claims: { ...bob.claims, role: 'admin' } }]));
       const refreshed = await refreshOk(tokens.refresh_token!);
       expect(decodeJwt(refreshed.id_token).role).toBe('admin');
-      expect((await userinfo(idp, refreshed.access_token)).body).toMatchObject({ role: 'admin' });
+      expect((await introspect(idp, refreshed.access_token)).body).toMatchObject({ role: 'admin' });
       await writeFile(idp.config.accountsFile, JSON.stringify(DEFAULT_ACCOUNTS));
     });
 
@@ -111,9 +118,9 @@ for (const [store, suite] of await storeSuites()) {
       test('tokens survive an IdP restart', async () => {
         const tokens = await codeFlowTokens(idp);
         await idp.restart();
-        expect((await userinfo(idp, tokens.access_token)).body).toMatchObject({ sub: 'bob' });
+        expect((await introspect(idp, tokens.access_token)).body).toMatchObject({ active: true, sub: 'bob' });
         const refreshed = await refreshOk(tokens.refresh_token!);
-        expect((await userinfo(idp, refreshed.access_token)).status).toBe(200);
+        expect((await introspect(idp, refreshed.access_token)).body.active).toBe(true);
       });
     }
   });
