@@ -126,7 +126,8 @@ withServer('chaos: Redis killed, restarted empty and hung under two app instance
     const log = recordingAppLogger();
     const instance = await startTestApp(setup.idp, {
       clock: setup.clock,
-      config: { redisUrl: setup.server.url, idpTimeoutMs: IDP_TIMEOUT_MS },
+      // Stale cookies arrive one step after their renewal here: keep answering them a little past that.
+      config: { redisUrl: setup.server.url, idpTimeoutMs: IDP_TIMEOUT_MS, staleCookieGraceMs: STEP_MS + 1_000 },
       deps: { fetch: setup.watched.fetch, logger: log.logger, ...deps },
     });
     closers.push(instance.close);
