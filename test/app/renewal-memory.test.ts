@@ -1,18 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
 import { createMemoryRenewalStore } from '../../app/store/renewal-memory.js';
 import type { RenewalOutcome } from '../../app/store/renewal-store.js';
-import type { AuthSession } from '../../app/session.js';
+import { deferred, session } from '../helpers/renewal.js';
 
-const session = (n: number): AuthSession => ({
-  idToken: `id-${n}`, accessToken: `at-${n}`, refreshToken: `rt-${n}`, claims: { sub: 'bob' },
-  issuedAt: 0, expiresAt: 60_000, renewals: n,
-});
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 describe('memory renewal store', () => {
   test('concurrent renewals of one token share a single refresh', async () => {

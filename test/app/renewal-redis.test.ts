@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { silentLogger } from '../../common/log.js';
-import type { AuthSession } from '../../app/session.js';
+import { deferred, session } from '../helpers/renewal.js';
 import { connectRedis } from '../../app/store/redis-connection.js';
 import { createRedisRenewalStore } from '../../app/store/renewal-redis.js';
 import { type RenewalOutcome, type RenewalStore, outcomeCodec } from '../../app/store/renewal-store.js';
@@ -11,16 +11,6 @@ const REDIS_TIMEOUT_MS = 300;
 const WAIT_MS = 1000;
 const VALID_UNTIL = () => Date.now() + 60_000;
 
-const session = (n: number): AuthSession => ({
-  idToken: `id-${n}`, accessToken: `at-${n}`, refreshToken: `rt-${n}`, claims: { sub: 'bob' },
-  issuedAt: 0, expiresAt: 60_000, renewals: n,
-});
-
-function deferred<T>() {
-  let resolve!: (value: T) => void;
-  const promise = new Promise<T>((r) => (resolve = r));
-  return { promise, resolve };
-}
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -163,6 +163,10 @@ export async function visit(browser: Browser, appUrl: string, tally: Tally): Pro
   return true;
 }
 
+/** What a user or an operator would call harm; a run that kept its promises has all of it at zero. */
+export const harm = (tally: Tally, revoked: number) => ({ logouts: tally.logouts, revoked, serverErrors: tally.serverErrors, transportErrors: tally.transportErrors });
+export const NO_HARM = { logouts: 0, revoked: 0, serverErrors: 0, transportErrors: 0 };
+
 /** Whether a run kept every promise: nobody logged out, no grant revoked, no 5xx, nobody held past the IdP timeout + 1 s. */
 export function invariantsHeld(tally: Tally, revoked: number, idpTimeoutMs: number): boolean {
   return tally.logouts === 0 && revoked === 0 && tally.serverErrors === 0 && tally.transportErrors === 0 && tally.slowestMs <= idpTimeoutMs + 1_000;
