@@ -1,3 +1,4 @@
+import { lazy } from '../common/lazy.js';
 import type { ApiConfig } from './config.js';
 import { ValidationUnavailableError } from './token.js';
 
@@ -21,7 +22,6 @@ export function idpCall(config: ApiConfig, fetchFn: typeof fetch): IdpCall {
 
 /** Discovery once, on first use; a failure is not remembered, so the API recovers when the IdP comes up. */
 export function idpEndpoints(config: ApiConfig, call: IdpCall): () => Promise<IdpEndpoints> {
-  let pending: Promise<IdpEndpoints> | undefined;
   const discover = async (): Promise<IdpEndpoints> => {
     const res = await call(new URL('.well-known/openid-configuration', config.issuer.href.replace(/\/?$/, '/')).href);
     const metadata = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
@@ -31,13 +31,7 @@ export function idpEndpoints(config: ApiConfig, call: IdpCall): () => Promise<Id
     }
     return { introspection, jwks: new URL(jwks) };
   };
-  return () => {
-    pending ??= discover().catch((error: unknown) => {
-      pending = undefined;
-      throw error;
-    });
-    return pending;
-  };
+  return lazy(discover);
 }
 
 /** The IdP's issuer as it writes it in `iss`: without the trailing slash URL parsing adds. */

@@ -1,4 +1,5 @@
 import { type JWTVerifyGetKey, createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose';
+import { lazy } from '../common/lazy.js';
 import type { ApiConfig } from './config.js';
 import { type IdpCall, type IdpEndpoints, issuerId } from './idp.js';
 import { InvalidTokenError, type ValidateToken, ValidationUnavailableError, scopeList } from './token.js';
@@ -8,16 +9,10 @@ const KEY_SET_FAILURES = new Set([errors.JOSEError.code, errors.JWKSTimeout.code
 
 /** Local validation against the IdP's JWKS: no call per request, so a revoked token stays valid until it expires. */
 export function jwtValidator(config: ApiConfig, endpoints: () => Promise<IdpEndpoints>, now: () => number, call: IdpCall): ValidateToken {
-  let keys: Promise<JWTVerifyGetKey> | undefined;
-  const keySet = () => {
-    keys ??= endpoints()
-      .then(({ jwks }) => createRemoteJWKSet(jwks, { timeoutDuration: config.idpTimeoutMs, [customFetch]: call }))
-      .catch((error: unknown) => {
-        keys = undefined;
-        throw error;
-      });
-    return keys;
-  };
+  const keySet = lazy(async (): Promise<JWTVerifyGetKey> => {
+    const { jwks } = await endpoints();
+    return createRemoteJWKSet(jwks, { timeoutDuration: config.idpTimeoutMs, [customFetch]: call });
+  });
 
   return async (token) => {
     const getKey = await keySet();

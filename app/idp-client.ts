@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { lazy } from '../common/lazy.js';
 import type { AppConfig, ClientAuthMethod } from './config.js';
 
 /**
@@ -23,7 +24,6 @@ export interface IdpClientOptions {
 }
 
 export function createIdpClient(config: AppConfig, options: IdpClientOptions = {}): IdpClient {
-  let pending: Promise<client.Configuration> | undefined;
   const insecure = config.issuer.protocol === 'http:';
   const discover = async () => {
     // The same tolerance as for logout tokens: an id token's iat from a clock a little ahead must not end a session.
@@ -37,15 +37,7 @@ export function createIdpClient(config: AppConfig, options: IdpClientOptions = {
     if (options.fetch) configuration[client.customFetch] = options.fetch;
     return configuration;
   };
-  return {
-    configuration() {
-      pending ??= discover().catch((error: unknown) => {
-        pending = undefined;
-        throw error;
-      });
-      return pending;
-    },
-  };
+  return { configuration: lazy(discover) };
 }
 
 /** A failed call to the IdP, for a log line: the OAuth `error` and `error_description` and the HTTP status, never the body (it may hold tokens). */
