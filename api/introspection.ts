@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import type { ApiConfig } from './config.js';
 import type { IdpCall, IdpEndpoints } from './idp.js';
 import { InvalidTokenError, type TokenInfo, type ValidateToken, ValidationUnavailableError, scopeList } from './token.js';
@@ -7,7 +8,8 @@ const MAX_CACHED = 10_000;
 
 /** RFC 7662 with the API's own credentials; positive answers are reused briefly, never past `exp`. */
 export function introspectionValidator(config: ApiConfig, call: IdpCall, endpoints: () => Promise<IdpEndpoints>, now: () => number): ValidateToken {
-  const cache = new Map<string, { info: TokenInfo; until: number }>();
+  // Each answer lives until the cache window or the token's exp, whichever comes first, by the injected clock.
+  const cache = new LRUCache<string, TokenInfo>({ max: MAX_CACHED, ttlAutopurge: false, ttlResolution: 0, perf: { now } });
   const basic = `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret)}`).toString('base64')}`;
 
   const introspect = async (token: string): Promise<Record<string, unknown>> => {
@@ -26,8 +28,7 @@ export function introspectionValidator(config: ApiConfig, call: IdpCall, endpoin
   return async (token) => {
     const key = createHash('sha256').update(token).digest('base64url');
     const cached = cache.get(key);
-    if (cached && cached.until > now()) return cached.info;
-    cache.delete(key);
+    if (cached) return cached;
 
     const answer = await introspect(token);
     if (answer.active !== true || typeof answer.sub !== 'string' || typeof answer.exp !== 'number' || answer.exp * 1000 <= now()) {
@@ -45,8 +46,9 @@ export function introspectionValidator(config: ApiConfig, call: IdpCall, endpoin
       exp: answer.exp,
       claims: answer,
     };
-    if (cache.size >= MAX_CACHED) cache.delete(cache.keys().next().value!);
-    cache.set(key, { info, until: Math.min(now() + config.introspectionCacheMs, answer.exp * 1000) });
+    // lru-cache still serves an entry at exactly its ttl; a token is dead at its exp, so one millisecond less.
+    const ttl = Math.min(config.introspectionCacheMs, answer.exp * 1000 - now()) - 1;
+    if (ttl > 0) cache.set(key, info, { ttl });
     return info;
   };
 }

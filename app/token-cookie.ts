@@ -1,5 +1,6 @@
 import { parse, serialize } from 'cookie';
 import type { Request, Response } from 'express';
+import { LRUCache } from 'lru-cache';
 import type { CookieMode } from './config.js';
 import type { Sealer } from '../common/sealed.js';
 import { chunkIndex, chunkName, joinValue, splitValue } from './cookie-chunks.js';
@@ -52,9 +53,9 @@ export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, max
   const written = new WeakMap<Request, AuthSession | null>();
   // A cookie value never changes meaning, so opening it is memoised: a browser sends the same cookie until the next renewal.
   // Found by the value's head (key id and the seal's random IV), then compared whole, every chunk included: hashing a
-  // 12 KB value as the key would cost ~20 µs a request. Bounded, oldest out first; expiry and logout are still checked
+  // 12 KB value as the key would cost ~20 µs a request. Bounded, least recently used out first; expiry and logout are still checked
   // on every request by the middleware.
-  const opened = new Map<string, { value: string; session: AuthSession }>();
+  const opened = cacheEntries > 0 ? new LRUCache<string, { value: string; session: AuthSession }>({ max: cacheEntries }) : undefined;
   const memoKey = (value: string) => value.slice(0, 40);
   const cookies = (req: Request) => (req.headers.cookie?.includes(cookieName) ? parse(req.headers.cookie) : {});
   /** The chunk cookies (`auth.1`, …) the browser holds, to delete those a new value no longer uses. */
@@ -77,13 +78,10 @@ export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, max
       const first = all[cookieName];
       const value = first ? joinValue(first, (index) => all[chunkName(cookieName, index)]) : undefined;
       if (value === undefined) return undefined;
-      const known = opened.get(memoKey(value));
+      const known = opened?.get(memoKey(value));
       if (known?.value === value) return known.session;
       const session = openSession(sealer, value);
-      if (session && cacheEntries > 0) {
-        if (opened.size >= cacheEntries) opened.delete(opened.keys().next().value!);
-        opened.set(memoKey(value), { value, session });
-      }
+      if (session) opened?.set(memoKey(value), { value, session });
       return session;
     },
     sent: (req) => Object.keys(cookies(req)).some((other) => other === cookieName || chunkIndex(other, cookieName) !== undefined),
