@@ -3,7 +3,7 @@ import type { Logger } from '../common/log.js';
 import { InvalidTokenError, type TokenInfo, type ValidateToken, ValidationUnavailableError } from './token.js';
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own types extend Request through this namespace
   namespace Express {
     interface Locals {
       token?: TokenInfo;

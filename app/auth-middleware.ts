@@ -19,7 +19,7 @@ export interface AuthContext {
 }
 
 declare global {
-  // eslint-disable-next-line @typescript-eslint/no-namespace
+  // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own types extend Request through this namespace
   namespace Express {
     interface Request {
       /** Set when the request carries a valid, unexpired auth cookie (renewed if it was past half-life). */

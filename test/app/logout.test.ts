@@ -102,12 +102,12 @@ describe('POST /logout ends every copy of the session', () => {
     const clock = testClock();
     const logouts = createMemoryLogoutStore(clock.now);
     const local = createMemoryRenewalStore(clock.now);
-    let sid: string | undefined;
+    const copied: { sid?: string } = {};
     // The user's logout arrives (on any instance) while the copy's refresh is at the IdP, which answers it all the same.
     const renewals: RenewalStore = {
       renew: (token, validUntil, refresh) =>
         local.renew(token, validUntil, async () => {
-          await logouts.remember([`sid:${sid}`], clock.now(), 60_000);
+          await logouts.remember([`sid:${copied.sid}`], clock.now(), 60_000);
           clock.advance(1);
           return refresh();
         }),
@@ -115,7 +115,7 @@ describe('POST /logout ends every copy of the session', () => {
     };
     const { app } = await appOn(idp, { clock, deps: { logouts, renewals } });
     const { cookie: copy } = await signIn(app);
-    sid = openAuthCookie(copy.value)!.sid;
+    copied.sid = openAuthCookie(copy.value)!.sid;
     clock.advance(31_000);
     const res = await request(app).get('/about').set('Cookie', copy.pair);
     expect(res.status).toBe(302);

@@ -47,7 +47,7 @@ describe('IdP outages', () => {
   });
 
   test('down until the cookie expires: only then the login page', async () => {
-    const { app, clock, network, cookie } = await signedInThenIdpDown();
+    const { app, clock, cookie } = await signedInThenIdpDown();
     clock.advance(59_000);
     expect((await request(app).get('/about').set('Cookie', cookie.pair)).status).toBe(200);
     clock.advance(1_000);
