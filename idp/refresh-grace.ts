@@ -16,7 +16,10 @@ export interface RefreshGraceOptions {
   store: StoreBackend;
   logger: Logger;
   now?: () => number;
-  /** How long a presenter waits for the answer another request (here or on another instance) is still producing. */
+  /**
+   * How long a presenter waits for the answer another request (here or on another instance) is still producing; an
+   * answer missing this long after its token was used counts as lost (a rotation is a few store writes: milliseconds).
+   */
   waitMs?: number;
   /** Between two looks at the store while waiting. */
   pollMs?: number;
@@ -105,8 +108,13 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
     if (used?.consumedAt === undefined || used.clientId !== ctx.oidc.client!.clientId || now() - used.consumedAt >= graceS * 1000) return 'absent';
     const found = await awaitAnswer(ctx, token, used.consumedAt);
     if (found !== 'absent') return found;
+    // Atomic: of several retries one rotates again, the others wait for its answer; a token revoked meanwhile stays gone.
+    if (!(await store.unconsume(key, used.consumedAt))) {
+      const theirs = await awaitAnswer(ctx, token, now());
+      if (theirs === 'absent') throw new errors.TemporarilyUnavailable('a retried refresh of this token has not finished; retry');
+      return theirs;
+    }
     logger.warn('refresh answer lost before it was recorded: rotating again', { client: used.clientId, grantId: used.grantId });
-    await store.put(key, { ...used, consumedAt: undefined });
     return 'absent';
   };
 

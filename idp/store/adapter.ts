@@ -64,7 +64,8 @@ export function createAdapterFactory(backend: StoreBackend, { now = Date.now, lo
       if (await backend.consume(key, now())) return;
       // Of two racing uses at most one wins; the loser is reuse, unless the grace window will answer it.
       const grantId = (await backend.get(key))?.grantId;
-      if (grantId && onRace === 'revoke') {
+      // Only refresh tokens wait for the winner's answer: a code used twice revokes its grant (RFC 6749 §4.1.2).
+      if (grantId && (onRace === 'revoke' || kind !== 'RefreshToken')) {
         await backend.deleteByGrant(grantId);
         logger?.warn('grant revoked', { grantId, reason: `${kind} used by two requests at once` });
       }

@@ -34,6 +34,8 @@ export interface StoreBackend {
   getByIndex(kind: string, index: Index, hash: string): Promise<StoredEntry | undefined>;
   /** Marks the entry used, keeping its expiry, atomically: true for the one call that did, false if already used or gone. */
   consume(key: string, at: number): Promise<boolean>;
+  /** Undoes the consume made at `at`, atomically: true for the one call that did; false if the entry is gone or was used at another time. */
+  unconsume(key: string, at: number): Promise<boolean>;
   delete(key: string): Promise<void>;
   /** Deletes the grant's entries of one kind, or with no kind every entry of the grant, the Grant included; returns how many. */
   deleteByGrant(grantId: string, kind?: string): Promise<number>;

@@ -43,6 +43,12 @@ export function createMemoryBackend(): StoreBackend {
       entry.consumedAt = at;
       return true;
     },
+    async unconsume(key, at) {
+      const entry = entries.get(key);
+      if (!entry || entry.consumedAt !== at) return false;
+      entry.consumedAt = undefined;
+      return true;
+    },
     async delete(key) {
       remove(key);
     },

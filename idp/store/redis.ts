@@ -5,7 +5,10 @@ import type { Index, StoreBackend, StoredEntry } from './backend.js';
 // Only a live, unused entry: a plain HSET would resurrect a deleted or expired one, without a TTL.
 const CONSUME = "if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('HSETNX', KEYS[1], 'consumedAt', ARGV[1]) end return 0";
 
-type ConsumingRedis = Redis & { consume(key: string, at: number): Promise<number> };
+// Only the use made at that moment, of an entry still there: a revoked token is never brought back.
+const UNCONSUME = "if redis.call('HGET', KEYS[1], 'consumedAt') == ARGV[1] then return redis.call('HDEL', KEYS[1], 'consumedAt') end return 0";
+
+type ConsumingRedis = Redis & { consume(key: string, at: number): Promise<number>; unconsume(key: string, at: number): Promise<number> };
 
 export interface RedisBackendOptions {
   /** Every command is answered within this or fails. */
@@ -42,6 +45,7 @@ export async function openRedisBackend(url: string, prefix: string, { commandTim
     maxRetriesPerRequest: 0,
   }) as ConsumingRedis;
   redis.defineCommand('consume', { numberOfKeys: 1, lua: CONSUME });
+  redis.defineCommand('unconsume', { numberOfKeys: 1, lua: UNCONSUME });
   // ioredis reconnects by itself; without a listener each failed attempt would be an unhandled 'error' event.
   redis.on('error', () => {});
   await redis.connect();
@@ -75,6 +79,9 @@ export async function openRedisBackend(url: string, prefix: string, { commandTim
     },
     async consume(key, at) {
       return (await redis.consume(key, at)) === 1;
+    },
+    async unconsume(key, at) {
+      return (await redis.unconsume(key, at)) === 1;
     },
     async delete(key) {
       await redis.del(key);

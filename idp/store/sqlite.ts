@@ -49,6 +49,7 @@ export function createSqliteBackend(file: string): StoreBackend {
     byUid: db.prepare(`SELECT ${columns} FROM oidc_entries WHERE kind = ? AND uid = ?`),
     byUserCode: db.prepare(`SELECT ${columns} FROM oidc_entries WHERE kind = ? AND user_code = ?`),
     consume: db.prepare('UPDATE oidc_entries SET consumed_at = ? WHERE key = ? AND consumed_at IS NULL'),
+    unconsume: db.prepare('UPDATE oidc_entries SET consumed_at = NULL WHERE key = ? AND consumed_at = ?'),
     delete: db.prepare('DELETE FROM oidc_entries WHERE key = ?'),
     deleteGrant: db.prepare('DELETE FROM oidc_entries WHERE grant_id = :grantId AND (:kind IS NULL OR kind = :kind)'),
     accountGrants: db.prepare("SELECT grant_id FROM oidc_entries WHERE account_id = ? AND kind = 'Grant'"),
@@ -79,6 +80,9 @@ export function createSqliteBackend(file: string): StoreBackend {
     },
     async consume(key, at) {
       return sql.consume.run(at, key).changes === 1;
+    },
+    async unconsume(key, at) {
+      return sql.unconsume.run(key, at).changes === 1;
     },
     async delete(key) {
       sql.delete.run(key);

@@ -73,6 +73,19 @@ for (const [store, suite] of await storeSuites()) {
       if (store === 'redis') expect(await redisTtlMs(`${prefix}RefreshToken:r`)).toBeGreaterThan(20_000);
     });
 
+    test('unconsume: only the use made at that moment, once; a deleted entry is not brought back', async () => {
+      const expiresAt = Date.now() + 30_000;
+      await backend.put('RefreshToken:r', entry({ kind: 'RefreshToken', expiresAt }));
+      await backend.consume('RefreshToken:r', 1234);
+      expect(await backend.unconsume('RefreshToken:r', 9999)).toBe(false);
+      expect(await Promise.all([backend.unconsume('RefreshToken:r', 1234), backend.unconsume('RefreshToken:r', 1234)])).toEqual([true, false]);
+      expect((await backend.get('RefreshToken:r'))!.consumedAt).toBeUndefined();
+      expect(await backend.consume('RefreshToken:r', 5678)).toBe(true);
+      await backend.delete('RefreshToken:r');
+      expect(await backend.unconsume('RefreshToken:r', 5678)).toBe(false);
+      expect(await backend.get('RefreshToken:r')).toBeUndefined();
+    });
+
     test('lookup by uid, per kind', async () => {
       await backend.put('Session:s', entry({ kind: 'Session', uid: 'uid-hash' }));
       expect(await backend.getByIndex('Session', 'uid', 'uid-hash')).toMatchObject({ kind: 'Session' });
