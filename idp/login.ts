@@ -42,7 +42,7 @@ export function interactionRoutes(provider: Provider, accounts: AccountStore, th
     const username = typeof req.body?.username === 'string' ? req.body.username : '';
     const password = typeof req.body?.password === 'string' ? req.body.password : '';
     const address = req.ip ?? 'unknown';
-    const wait = await throttle.retryAfterS(username, address);
+    const wait = await throttle.attempt(username, address);
     if (wait > 0) {
       // Never the submitted username: people paste their password into it.
       logger.info('login throttled', { address, retryAfterS: wait });
@@ -51,7 +51,6 @@ export function interactionRoutes(provider: Provider, accounts: AccountStore, th
     }
     const accountId = await accounts.authenticate(username, password);
     if (!accountId) {
-      await throttle.failed(username, address);
       logger.info('login failed', { address });
       return showLogin(res, 401, interaction, username, INVALID_CREDENTIALS);
     }

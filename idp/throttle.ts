@@ -55,10 +55,14 @@ export function addressKey(address: string): string {
 const accountKey = (username: string) => createHash('sha256').update(username).digest('base64url');
 
 export interface LoginThrottle {
+  /**
+   * Counts an attempt before the password is checked, so parallel guesses cannot all pass a check made before any of them
+   * failed: whole seconds to wait when over a limit (nothing may be checked then), 0 when the password may be checked.
+   */
+  attempt(username: string, address: string): Promise<number>;
   /** Whole seconds before this username may be tried from this address; 0 when it may be tried now. */
   retryAfterS(username: string, address: string): Promise<number>;
-  failed(username: string, address: string): Promise<void>;
-  /** The account's count from this address starts over; the address's does not, or signing in to one's own account would reset it. */
+  /** The account's count from this address starts over; the address gets back only this attempt's point. */
   succeeded(username: string, address: string): Promise<void>;
 }
 
@@ -95,15 +99,18 @@ export function createLoginThrottle(create: LimiterFactory, policies: ThrottlePo
   const addresses = create('login-address', policies.address);
   const pair = (username: string, address: string) => `${accountKey(username)}:${addressKey(address)}`;
   return {
+    async attempt(username, address) {
+      const counted = await Promise.allSettled([pairs.consume(pair(username, address)), addresses.consume(addressKey(address))]);
+      // A rejection that is no RateLimiterRes is a store error, which the insurance limiter already absorbs.
+      const over = counted.flatMap((result) => (result.status === 'rejected' && result.reason instanceof RateLimiterRes ? [result.reason.msBeforeNext] : []));
+      return over.length ? Math.ceil(Math.max(...over) / 1000) : 0;
+    },
     async retryAfterS(username, address) {
       const [forPair, forAddress] = await Promise.all([pairs.get(pair(username, address)), addresses.get(addressKey(address))]);
       return Math.ceil(Math.max(waitMs(forPair, policies.accountAddress), waitMs(forAddress, policies.address)) / 1000);
     },
-    async failed(username, address) {
-      await Promise.all([pairs.penalty(pair(username, address)), addresses.penalty(addressKey(address))]);
-    },
     async succeeded(username, address) {
-      await pairs.delete(pair(username, address));
+      await Promise.all([pairs.delete(pair(username, address)), addresses.reward(addressKey(address))]);
     },
   };
 }

@@ -14,7 +14,7 @@ const SHORT: ThrottlePolicies = {
 const memory = await limiterFactory({ store: 'memory', redisPrefix: '', redisCommandTimeoutMs: 1000 });
 const memoryThrottle = (policies = SHORT) => createLoginThrottle(memory.create, policies);
 const fail = async (throttle: LoginThrottle, username: string, address: string, times: number) => {
-  for (let i = 0; i < times; i += 1) await throttle.failed(username, address);
+  for (let i = 0; i < times; i += 1) await throttle.attempt(username, address);
 };
 
 describe('addressKey: IPv6 by its /64', () => {
@@ -47,7 +47,7 @@ describe('login throttle (memory)', () => {
 
   test('one address trying many names reaches the address limit', async () => {
     const throttle = memoryThrottle();
-    for (let i = 0; i < SHORT.address.points; i += 1) await throttle.failed(`user-${i}`, '198.51.100.9');
+    for (let i = 0; i < SHORT.address.points; i += 1) await throttle.attempt(`user-${i}`, '198.51.100.9');
     expect(await throttle.retryAfterS('someone-new', '198.51.100.9')).toBe(1);
     expect(await throttle.retryAfterS('someone-new', '203.0.113.7')).toBe(0);
   });
@@ -55,13 +55,14 @@ describe('login throttle (memory)', () => {
   test('spraying 10,000 names from 10,000 addresses flushes nothing', async () => {
     const throttle = memoryThrottle({ ...SHORT, accountAddress: { points: 3, durationS: 60 }, address: { points: 8, durationS: 60 } });
     await fail(throttle, 'bob', '198.51.100.9', 3);
-    for (let i = 0; i < 10_000; i += 1) await throttle.failed(`spray-${i}`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
+    for (let i = 0; i < 10_000; i += 1) await throttle.attempt(`spray-${i}`, `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`);
     expect(await throttle.retryAfterS('bob', '198.51.100.9')).toBeGreaterThan(50);
   });
 
   test('success resets the account from that address, not the address; the window ends on its own', async () => {
     const throttle = memoryThrottle();
     await fail(throttle, 'bob', '198.51.100.9', SHORT.accountAddress.points - 1);
+    await throttle.attempt('bob', '198.51.100.9');
     await throttle.succeeded('bob', '198.51.100.9');
     await fail(throttle, 'bob', '198.51.100.9', SHORT.accountAddress.points - 1);
     expect(await throttle.retryAfterS('bob', '198.51.100.9')).toBe(0);
@@ -129,6 +130,18 @@ describe('login form and authorization endpoint (real IdP, short windows)', () =
   const failures = async (username: string, address?: string) => {
     for (let i = 0; i < SHORT.accountAddress.points; i += 1) expect((await postLogin(username, 'wrong', address)).status).toBe(401);
   };
+
+  test('parallel guesses on one interaction: the attempt is counted before the password is checked, so only 3 are checked', async () => {
+    await start();
+    const headers = { 'x-forwarded-for': '198.51.100.9' };
+    const begin = await fetch((await authorizationRequest(idp)).url, { redirect: 'manual', headers });
+    const cookie = begin.headers.getSetCookie().map((line) => line.split(';')[0]).join('; ');
+    const login = `${new URL(begin.headers.get('location')!, idp.url).href}/login`;
+    const guess = (i: number) => fetch(login, { method: 'POST', redirect: 'manual', headers: { ...headers, cookie }, body: new URLSearchParams({ username: 'bob', password: `guess-${i}` }) });
+    const statuses = (await Promise.all(Array.from({ length: 12 }, (_, i) => guess(i)))).map((res) => res.status);
+    expect(statuses.filter((status) => status === 401)).toHaveLength(SHORT.accountAddress.points);
+    expect(statuses.filter((status) => status === 429)).toHaveLength(12 - SHORT.accountAddress.points);
+  });
 
   test('3 wrong passwords: 429 with Retry-After even with the right password, from that address only; after the window it signs in', async () => {
     await start();
