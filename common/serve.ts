@@ -40,6 +40,9 @@ export function createHttpServer(handler: RequestListener, limits = SERVER_LIMIT
   return server;
 }
 
+/** How long a stopping service lets requests in flight finish. */
+const DRAIN_MS = 3000;
+
 /** The message a parent process (`npm run demo`) receives once the service listens: `{ type: 'ready', data: port }`. */
 export const READY = 'ready';
 
@@ -56,7 +59,9 @@ export function serve(name: string, build: () => Promise<Service>): void {
       process.send?.({ type: READY, data: port });
       const stop = () => {
         server.close(() => void (close ?? (async () => {}))().then(() => process.exit(0)));
-        server.closeAllConnections();
+        server.closeIdleConnections();
+        // Requests in flight get a moment to finish: cutting a renewal would lose the new cookie it carries.
+        setTimeout(() => server.closeAllConnections(), DRAIN_MS).unref();
       };
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);

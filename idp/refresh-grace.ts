@@ -25,7 +25,16 @@ export interface RefreshGraceOptions {
   pollMs?: number;
 }
 
+/** What makes two refresh requests "the same request", read as they arrive (the grant handler fills in defaults later). */
+const shapes = new WeakMap<KoaContextWithOIDC, string>();
+const requestShape = (ctx: KoaContextWithOIDC) => {
+  if (!shapes.has(ctx)) shapes.set(ctx, JSON.stringify([ctx.oidc.params?.scope ?? null, ctx.oidc.params?.resource ?? null, ctx.get('DPoP') ? 'dpop' : null]));
+  return shapes.get(ctx)!;
+};
+
 interface TokenAnswer {
+  /** requestShape() of the first request. */
+  shape: string;
   body: Record<string, unknown> & { refresh_token: string };
   /** Epoch ms: `expires_in` is counted again from the moment of each replay. */
   accessExpiresAt: number;
@@ -64,6 +73,10 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
     }
     const answer = openWith([sealKey(token)], String(record.payload.sealed)) as TokenAnswer | undefined;
     if (!answer) return 'refused';
+    // Another scope, resource or a DPoP proof (bound to a key we would not check) is another request: refused, grant kept.
+    if (answer.shape !== requestShape(ctx) || ctx.get('DPoP')) {
+      throw new errors.InvalidGrant('refresh token already used; only the same request is answered again');
+    }
     const [grant, successor] = await Promise.all([
       provider.Grant.find(record.grantId!),
       provider.RefreshToken.find(answer.body.refresh_token, { ignoreExpiration: true }),
@@ -94,7 +107,7 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
     const grantId = ctx.oidc.entities.RotatedRefreshToken?.grantId;
     if (!body || typeof body.refresh_token !== 'string' || body.refresh_token === token || !grantId) return;
     const at = now();
-    const answer: TokenAnswer = { body, accessExpiresAt: at + Number(body.expires_in ?? 0) * 1000 };
+    const answer: TokenAnswer = { shape: requestShape(ctx), body, accessExpiresAt: at + Number(body.expires_in ?? 0) * 1000 };
     const clientId = ctx.oidc.client!.clientId;
     const entry: StoredEntry = { kind: ANSWER_KIND, payload: { clientId, sealed: sealWith(sealKey(token), answer) }, grantId, clientId, expiresAt: at + graceS * 1000 };
     // The caller gets its tokens even when the record cannot be kept: only a retry would then be refused.
@@ -136,6 +149,7 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
     const token = ctx.oidc.params?.refresh_token;
     const graceS = graceFor(ctx.oidc.client!.clientId);
     if (typeof token !== 'string' || graceS <= 0) return rotate(ctx);
+    requestShape(ctx);
     const id = sha256(token);
     const mine = (flights.get(id) ?? Promise.resolve()).catch(() => {}).then(() => refreshOnce(ctx, token, graceS));
     flights.set(id, mine);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { readAppConfig } from '../app/config.js';
 import { createApp } from '../app/index.js';
 import { readIdpConfig } from '../idp/config.js';
+import { CROWD_THROTTLE } from '../test/helpers/chaos.js';
 import { createIdp } from '../idp/index.js';
 
 export interface SoakUrls {
@@ -46,8 +47,8 @@ async function idp({ idpUrl, appUrl }: SoakUrls): Promise<Built> {
     IDP_ID_TOKEN_TTL: TOKEN_TTL_S,
     LOG_LEVEL,
   });
-  // Every simulated user signs in from loopback: one address, far above the per-address sign-in limit.
-  const built = await createIdp(config, { throttle: { authorization: { points: 1_000_000, durationS: 600 } } });
+  // Every simulated user signs in as bob from loopback, many at once: far above the sign-in limits.
+  const built = await createIdp(config, { throttle: CROWD_THROTTLE });
   return {
     handler: built.app,
     async close() {

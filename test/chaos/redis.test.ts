@@ -8,7 +8,7 @@ import { createMemoryRenewalStore } from '../../app/store/renewal-memory.js';
 import type { LogoutStore } from '../../app/store/logout-store.js';
 import { type RenewalStore, outcomeCodec } from '../../app/store/renewal-store.js';
 import { type SetCookie, authCookieOf, openAuthCookie, signIn, startTestApp, testClock, type TestClock } from '../helpers/app.js';
-import { recordingLogger } from '../helpers/chaos.js';
+import { CROWD_THROTTLE, recordingLogger } from '../helpers/chaos.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
 
@@ -91,7 +91,7 @@ interface Setup {
 async function setUp(graceS?: number): Promise<Setup> {
   const server = await startRedisServer();
   const log = recordingLogger();
-  const idp = await startTestIdp({ ...(graceS === undefined ? {} : { refreshReuseGraceS: graceS }), deps: { logger: log.logger } });
+  const idp = await startTestIdp({ ...(graceS === undefined ? {} : { refreshReuseGraceS: graceS }), deps: { logger: log.logger, throttle: CROWD_THROTTLE } });
   const tally = newTally();
   return {
     server,

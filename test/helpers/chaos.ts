@@ -12,6 +12,13 @@ import { startTestIdp, type TestIdp } from './idp.js';
 
 export const BOB = { username: 'bob', password: 'secret' };
 
+/** Sign-in limits for a crowd of scripted browsers, all bob, all from one loopback address. */
+export const CROWD_THROTTLE = {
+  accountAddress: { points: 1_000_000, durationS: 600 },
+  address: { points: 1_000_000, durationS: 600 },
+  authorization: { points: 1_000_000, durationS: 600 },
+};
+
 /** A log line is a revocation when the IdP says so; `npm run idp` prints the same lines as JSON. */
 export const isRevocation = (line: Record<string, unknown>) => line.msg === 'grant revoked';
 
@@ -70,7 +77,8 @@ export async function startChaosStack({ now, graceS, idpTimeoutMs, delayMs, toke
     appBaseUrl: appServer.url,
     refreshReuseGraceS: graceS,
     ttl: { accessToken: tokenTtlS, idToken: tokenTtlS, refreshToken: tokenTtlS },
-    deps: { logger: log.logger },
+    // Every simulated browser signs in as bob from loopback, many at once: far above the sign-in limits.
+    deps: { logger: log.logger, throttle: CROWD_THROTTLE },
   });
   proxy.target = idp.url;
   // CHAOS_DEBUG=1 prints the app's log, to see why a session was lost.

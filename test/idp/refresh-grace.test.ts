@@ -86,6 +86,14 @@ for (const [store, suite] of await storeSuites()) {
       expect((await refreshTokens(idp, token)).body.error).toBe('invalid_grant');
     });
 
+    test('the same token with another scope is another request: refused, and the grant kept', async () => {
+      const token = await signedIn();
+      const first = await refreshTokens(idp, token);
+      const narrower = await callEndpoint(idp, 'token_endpoint', { grant_type: 'refresh_token', refresh_token: token, scope: 'openid' });
+      expect(narrower.body.error).toBe('invalid_grant');
+      expect((await refreshTokens(idp, token)).body.refresh_token).toBe(first.body.refresh_token);
+    });
+
     test('another client presenting the token gets nothing', async () => {
       const token = await signedIn();
       await refreshTokens(idp, token);
