@@ -62,9 +62,10 @@ suite('in a real browser (10-second tokens, the app clock moved)', () => {
     clock.advance((TTL / 2 + 1) * 1000);
     await page.goto(`${stack.appUrl}/about`);
     const after = (await authCookie())!;
-    // Max-Age counts from the app's clock: the browser, on real time, sees a full lifetime from now.
+    // Max-Age counts from the app's clock: the browser, on real time, sees a full lifetime from now (in whole
+    // seconds, and the IdP may answer 9 s for a 10-s token).
     expect(after.value).not.toBe(before.value);
-    expect(after.expires).toBeGreaterThanOrEqual(before.expires);
+    expect(after.expires).toBeGreaterThanOrEqual(before.expires - 2);
     expect(await page.textContent('#renewals')).toBe('1');
     await page.screenshot({ path: `${ARTIFACTS}/about-after-renewal.png`, fullPage: true });
   }, 30_000);
