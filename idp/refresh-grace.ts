@@ -149,7 +149,7 @@ export function enableRefreshGrace(provider: Provider, options: RefreshGraceOpti
     const token = ctx.oidc.params?.refresh_token;
     const graceS = graceFor(ctx.oidc.client!.clientId);
     if (typeof token !== 'string' || graceS <= 0) return rotate(ctx);
-    requestShape(ctx);
+    requestShape(ctx); // remembered now, before oidc-provider fills in its defaults
     const id = sha256(token);
     const mine = (flights.get(id) ?? Promise.resolve()).catch(() => {}).then(() => refreshOnce(ctx, token, graceS));
     flights.set(id, mine);
