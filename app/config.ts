@@ -1,6 +1,6 @@
 import { type Env, type TrustProxy, ConfigError, DEMO_SECRETS, readEnum, readInt, readList, readString, readTrustProxy, readUrl, requireOwnSecrets, requireSecrets } from '../common/env.js';
 import type { Level } from '../common/log.js';
-import { DEFAULT_STALE_GRACE_MS } from './store/renewal-store.js';
+import { DEFAULT_STALE_GRACE_MS } from './renewal/store.js';
 import type { PrivateKey } from 'openid-client';
 import { readClientPrivateKey } from './client-key.js';
 
@@ -34,7 +34,7 @@ export interface AppConfig {
   apiUrl: URL;
   /** Timeout of every call to the IdP; the renewal lock outlives it. */
   idpTimeoutMs: number;
-  /** How long a cookie from before a renewal still gets the renewed session (app/store/renewal-store.ts says why 10 s); after it, anonymous. */
+  /** How long a cookie from before a renewal still gets the renewed session (app/renewal/store.ts says why 10 s); after it, anonymous. */
   staleCookieGraceMs: number;
   /** How far the app's clock may disagree with the IdP's when a logout token's iat is checked. */
   clockToleranceS: number;

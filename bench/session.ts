@@ -3,10 +3,10 @@ import { createRequire } from 'node:module';
 import { SignJWT, decodeJwt, generateKeyPair } from 'jose';
 import type { Request, Response } from 'express';
 import { createSealer } from '../common/sealed.js';
-import { chunkName, joinValue } from '../app/cookie-chunks.js';
-import { openSession } from '../app/cookie-payload.js';
+import { chunkName, joinValue } from '../app/cookie/chunks.js';
+import { openSession } from '../app/cookie/payload.js';
 import { type AuthSession, type Tokens, sessionFromTokens } from '../app/session.js';
-import { createTokenCookie } from '../app/token-cookie.js';
+import { createTokenCookie } from '../app/cookie/auth-cookie.js';
 
 /**
  * Auth cookies minted without an IdP: the bench seals sessions with the app's own sealer,

@@ -24,7 +24,7 @@ export interface RefreshPolicy {
   ttlS: number;
   /** A new refresh token at every refresh (and the reuse of an old one revokes the grant); off: one token for the grant's life. */
   rotate: boolean;
-  /** Seconds during which a rotated token presented again gets the first answer again (refresh-grace.ts); 0: off. */
+  /** Seconds during which a rotated token presented again gets the first answer again (grants/refresh-grace.ts); 0: off. */
   reuseGraceS: number;
 }
 

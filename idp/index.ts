@@ -12,7 +12,7 @@ import { forwardedAsTrusted } from './forwarded.js';
 import { loadSigningKeys } from './keys.js';
 import { interactionRoutes } from './login.js';
 import { createProvider } from './provider.js';
-import { enableRefreshGrace } from './refresh-grace.js';
+import { enableRefreshGrace } from './grants/refresh-grace.js';
 import { readableSignOut } from './signed-out.js';
 import { DEFAULT_THROTTLE, type ThrottlePolicies, createThrottles } from './throttle.js';
 import { createAdapterFactory } from './store/adapter.js';

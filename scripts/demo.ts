@@ -10,7 +10,7 @@ import { readIdpConfig } from '../idp/config.js';
 
 const services = [
   { name: 'idp', entry: 'idp/server.ts' },
-  { name: 'app', entry: 'app/server.ts' },
+  { name: 'app', entry: 'app/demo/server.ts' },
   { name: 'api', entry: 'api/server.ts' },
 ];
 

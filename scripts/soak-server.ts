@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readAppConfig } from '../app/config.js';
-import { createApp } from '../app/index.js';
+import { createApp } from '../app/demo/app.js';
 import { readIdpConfig } from '../idp/config.js';
 import { CROWD_THROTTLE } from '../test/helpers/chaos.js';
 import { createIdp } from '../idp/index.js';

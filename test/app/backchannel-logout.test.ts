@@ -6,11 +6,11 @@ import { type CryptoKey, type JWK, type JWTPayload, SignJWT, createLocalJWKSet, 
 import * as client from 'openid-client';
 import request from 'supertest';
 import { silentLogger } from '../../common/log.js';
-import { LogoutTokenError, backchannelLogout, verifyLogoutToken } from '../../app/backchannel-logout.js';
+import { LogoutTokenError, backchannelLogout, verifyLogoutToken } from '../../app/logout/backchannel-logout.js';
 import { readAppConfig } from '../../app/config.js';
-import { createCookieLifetimes } from '../../app/cookie-lifetime.js';
-import { createMemoryLogoutStore } from '../../app/store/logout-memory.js';
-import { isLoggedOut } from '../../app/store/logout-store.js';
+import { createCookieLifetimes } from '../../app/cookie/lifetime.js';
+import { createMemoryLogoutStore } from '../../app/logout/store-memory.js';
+import { isLoggedOut } from '../../app/logout/store.js';
 import type { AuthSession } from '../../app/session.js';
 
 const ISSUER = 'http://127.0.0.1:4000';

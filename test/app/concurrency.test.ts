@@ -3,8 +3,8 @@ import request from 'supertest';
 import type { Express } from 'express';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 import { authCookieOf, openAuthCookie, signIn, startTestApp, testClock, type TestClock } from '../helpers/app.js';
-import type { RenewalStore } from '../../app/store/renewal-store.js';
-import { createRedisRenewalStore } from '../../app/store/renewal-redis.js';
+import type { RenewalStore } from '../../app/renewal/store.js';
+import { createRedisRenewalStore } from '../../app/renewal/store-redis.js';
 import { Redis } from 'ioredis';
 import { deleteRedisKeys, redisReachable } from '../helpers/redis.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
 import express from 'express';
 import request from 'supertest';
-import { requireAuth } from '../../app/auth-middleware.js';
+import { requireAuth } from '../../app/renewal/middleware.js';
 import { type BffAuth, createBffAuth } from '../../app/bff.js';
 import { PageError } from '../../app/errors.js';
 import { silentLogger } from '../../common/log.js';

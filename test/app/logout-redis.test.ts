@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { silentLogger } from '../../common/log.js';
-import { createRedisLogoutStore } from '../../app/store/logout-redis.js';
-import type { LogoutStore } from '../../app/store/logout-store.js';
-import { connectRedis } from '../../app/store/redis-connection.js';
+import { createRedisLogoutStore } from '../../app/logout/store-redis.js';
+import type { LogoutStore } from '../../app/logout/store.js';
+import { connectRedis } from '../../app/redis/connection.js';
 import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
 
 const KEEP_MS = 60_000;

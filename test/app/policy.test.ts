@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
-import { UnusableAnswerError, classifyRefreshFailure, halfLife, isExpired, isRetryable, shouldRenew } from '../../app/renewal.js';
+import { UnusableAnswerError, classifyRefreshFailure, halfLife, isExpired, isRetryable, shouldRenew } from '../../app/renewal/policy.js';
 import { type AuthSession, type Tokens, sessionFromTokens } from '../../app/session.js';
-import { safeReturnTo } from '../../app/login.js';
+import { safeReturnTo } from '../../app/sign-in/login.js';
 import { isIdpUnavailable } from '../../app/errors.js';
 
 describe('shouldRenew', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { createMemoryRenewalStore } from '../../app/store/renewal-memory.js';
-import type { RenewalOutcome } from '../../app/store/renewal-store.js';
+import { createMemoryRenewalStore } from '../../app/renewal/store-memory.js';
+import type { RenewalOutcome } from '../../app/renewal/store.js';
 import { deferred, session } from '../helpers/renewal.js';
 
 

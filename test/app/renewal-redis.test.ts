@@ -2,9 +2,9 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } fr
 import type { Redis } from 'ioredis';
 import { silentLogger } from '../../common/log.js';
 import { deferred, session } from '../helpers/renewal.js';
-import { connectRedis } from '../../app/store/redis-connection.js';
-import { createRedisRenewalStore } from '../../app/store/renewal-redis.js';
-import { type RenewalOutcome, type RenewalStore, outcomeCodec } from '../../app/store/renewal-store.js';
+import { connectRedis } from '../../app/redis/connection.js';
+import { createRedisRenewalStore } from '../../app/renewal/store-redis.js';
+import { type RenewalOutcome, type RenewalStore, outcomeCodec } from '../../app/renewal/store.js';
 import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
 
 const REDIS_TIMEOUT_MS = 300;

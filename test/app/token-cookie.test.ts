@@ -4,7 +4,7 @@ import request from 'supertest';
 import { createSealer } from '../../common/sealed.js';
 import { TokensTooLargeError } from '../../app/errors.js';
 import type { AuthSession } from '../../app/session.js';
-import { MAX_COOKIE_BYTES, createTokenCookie } from '../../app/token-cookie.js';
+import { MAX_COOKIE_BYTES, createTokenCookie } from '../../app/cookie/auth-cookie.js';
 import { COOKIE_KEYS, authCookieOf, openAuthCookie, setCookies, signIn, startTestApp, testClock } from '../helpers/app.js';
 import { startTestIdp, type TestIdp } from '../helpers/idp.js';
 

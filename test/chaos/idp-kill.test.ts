@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { readAppConfig } from '../../app/config.js';
-import { createApp } from '../../app/index.js';
+import { createApp } from '../../app/demo/app.js';
 import { silentLogger } from '../../common/log.js';
 import { COOKIE_KEYS, testClock } from '../helpers/app.js';
 import { NO_HARM, harm, isRevocation, newTally, reserveServer, signedInBrowser, summary, visit } from '../helpers/chaos.js';

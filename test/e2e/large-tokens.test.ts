@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { existsSync } from 'node:fs';
 import { type Browser, type Page, chromium } from 'playwright-core';
-import { chunkName, joinValue } from '../../app/cookie-chunks.js';
+import { chunkName, joinValue } from '../../app/cookie/chunks.js';
 import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { openAuthCookie, testClock } from '../helpers/app.js';
 import { type Stack, startStack } from '../helpers/stack.js';

@@ -2,12 +2,12 @@ import request, { type Response } from 'supertest';
 import type { Express } from 'express';
 import type { CustomFetch } from 'openid-client';
 import { type AppConfig, readAppConfig } from '../../app/config.js';
-import { type AppDeps, type BffApp, createApp } from '../../app/index.js';
-import { chunkName, joinValue } from '../../app/cookie-chunks.js';
-import { openSession } from '../../app/cookie-payload.js';
+import { type AppDeps, type BffApp, createApp } from '../../app/demo/app.js';
+import { chunkName, joinValue } from '../../app/cookie/chunks.js';
+import { openSession } from '../../app/cookie/payload.js';
 import { createSealer } from '../../common/sealed.js';
 import type { AuthSession } from '../../app/session.js';
-import { tokenCookieName } from '../../app/token-cookie.js';
+import { tokenCookieName } from '../../app/cookie/auth-cookie.js';
 import { silentLogger } from '../../common/log.js';
 import { type Credentials, clientSecret, signInAtIdp, type TestIdp } from './idp.js';
 

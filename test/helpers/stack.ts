@@ -6,7 +6,7 @@ import path from 'node:path';
 import { readApiConfig } from '../../api/config.js';
 import { createApi } from '../../api/index.js';
 import { type AppConfig, readAppConfig } from '../../app/config.js';
-import { createApp } from '../../app/index.js';
+import { createApp } from '../../app/demo/app.js';
 import { silentLogger } from '../../common/log.js';
 import { readIdpConfig } from '../../idp/config.js';
 import type { AccountRecord } from '../../idp/accounts.js';

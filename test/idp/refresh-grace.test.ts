@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Logger } from '../../common/log.js';
-import { ANSWER_KIND } from '../../idp/refresh-grace.js';
+import { ANSWER_KIND } from '../../idp/grants/refresh-grace.js';
 import { entryKey } from '../../idp/store/adapter.js';
 import { type TestIdp, type TokenResponse, callEndpoint, codeFlowTokens, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';
 

@@ -1,9 +1,9 @@
 import type { RequestHandler } from 'express';
 import * as client from 'openid-client';
-import type { AppConfig } from './config.js';
-import type { IdpClient } from './idp-client.js';
-import { TRANSACTION_TTL_MS, type TransactionCookie } from './transaction.js';
-import { IdpUnavailableError } from './errors.js';
+import type { AppConfig } from '../config.js';
+import type { IdpClient } from '../idp-client.js';
+import { TRANSACTION_TTL_MS, type TransactionCookie } from '../cookie/transaction.js';
+import { IdpUnavailableError } from '../errors.js';
 
 const RETURN_BASE = 'http://return-to.invalid';
 

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../../common/log.js';
-import { createMemoryRenewalStore } from './renewal-memory.js';
-import type { RenewalOutcome, RenewalStore, Settled } from './renewal-store.js';
-import { DEFAULT_STALE_GRACE_MS, STALE, isFinal, outcomeCodec } from './renewal-store.js';
-import { subscribe } from './redis-subscription.js';
+import { createMemoryRenewalStore } from './store-memory.js';
+import type { RenewalOutcome, RenewalStore, Settled } from './store.js';
+import { DEFAULT_STALE_GRACE_MS, STALE, isFinal, outcomeCodec } from './store.js';
+import { subscribe } from '../redis/subscription.js';
 
 export interface RedisRenewalOptions {
   /** Must outlive the refresh call's own timeout, or a slow IdP would let a second refresh through. */
@@ -13,7 +13,7 @@ export interface RedisRenewalOptions {
   waitMs?: number;
   /** How often a waiter looks again when nothing was published (a missed message, a restarted Redis). */
   pollMs?: number;
-  /** How long a stale cookie still gets the renewed session (renewal-store.ts says why 10 s). */
+  /** How long a stale cookie still gets the renewed session (store.ts says why 10 s). */
   staleGraceMs?: number;
   now?: () => number;
   prefix?: string;

@@ -1,15 +1,15 @@
-import type { RenewalOutcome, RenewalStore, Settled } from './renewal-store.js';
-import { DEFAULT_STALE_GRACE_MS, STALE, isFinal, outcomeCodec, staleAnswer } from './renewal-store.js';
+import type { RenewalOutcome, RenewalStore, Settled } from './store.js';
+import { DEFAULT_STALE_GRACE_MS, STALE, isFinal, outcomeCodec, staleAnswer } from './store.js';
 
 export interface MemoryRenewalOptions {
-  /** How long a stale cookie still gets the renewed session (renewal-store.ts says why 10 s). */
+  /** How long a stale cookie still gets the renewed session (store.ts says why 10 s). */
   staleGraceMs?: number;
 }
 
 export interface MemoryRenewalStore extends RenewalStore {
   /** Tokens remembered as used: bounded by the renewals of one cookie lifetime. */
   readonly size: number;
-  /** `renew` for a layer that settles elsewhere (renewal-redis.ts): `settle` says when the outcome was settled, so the grace window is not restarted here. */
+  /** `renew` for a layer that settles elsewhere (store-redis.ts): `settle` says when the outcome was settled, so the grace window is not restarted here. */
   renewSettled(refreshToken: string, validUntil: number, settle: () => Promise<Settled>): Promise<RenewalOutcome>;
 }
 

@@ -1,10 +1,10 @@
 import express, { type RequestHandler, Router } from 'express';
 import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from 'jose';
-import type { Logger } from '../common/log.js';
-import type { AppConfig } from './config.js';
-import type { CookieLifetimes } from './cookie-lifetime.js';
-import type { IdpClient } from './idp-client.js';
-import type { LogoutStore } from './store/logout-store.js';
+import type { Logger } from '../../common/log.js';
+import type { AppConfig } from '../config.js';
+import type { CookieLifetimes } from '../cookie/lifetime.js';
+import type { IdpClient } from '../idp-client.js';
+import type { LogoutStore } from './store.js';
 
 const LOGOUT_EVENT = 'http://schemas.openid.net/event/backchannel-logout';
 /** Logout tokens are fresh by nature: one issued longer ago than this (plus the clock tolerance) is refused. */

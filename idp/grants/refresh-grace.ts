@@ -2,10 +2,10 @@ import type Provider from 'oidc-provider';
 import { type KoaContextWithOIDC, errors } from 'oidc-provider';
 // oidc-provider exposes no public way to wrap a built-in grant: its handler is read from the provider's internals, once.
 import instance from 'oidc-provider/lib/helpers/weak_cache.js';
-import type { Logger } from '../common/log.js';
-import { openWith, sealWith, sealingKey } from '../common/sealed.js';
-import { RefreshRaceError, entryKey, sha256 } from './store/adapter.js';
-import type { StoreBackend, StoredEntry } from './store/backend.js';
+import type { Logger } from '../../common/log.js';
+import { openWith, sealWith, sealingKey } from '../../common/sealed.js';
+import { RefreshRaceError, entryKey, sha256 } from '../store/adapter.js';
+import type { StoreBackend, StoredEntry } from '../store/backend.js';
 
 /** The store kind of a recorded answer: `RefreshAnswer:<sha256(old refresh token)>`. */
 export const ANSWER_KIND = 'RefreshAnswer';

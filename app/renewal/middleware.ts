@@ -1,12 +1,12 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { Logger } from '../common/log.js';
-import { type CookieLifetimes, createCookieLifetimes } from './cookie-lifetime.js';
+import type { Logger } from '../../common/log.js';
+import { type CookieLifetimes, createCookieLifetimes } from '../cookie/lifetime.js';
 import type { Refresh } from './refresh.js';
-import { isExpired, shouldRenew } from './renewal.js';
-import type { AuthSession } from './session.js';
-import { type LogoutStore, isLoggedOut } from './store/logout-store.js';
-import type { RenewalStore } from './store/renewal-store.js';
-import type { TokenCookie } from './token-cookie.js';
+import { isExpired, shouldRenew } from './policy.js';
+import type { AuthSession } from '../session.js';
+import { type LogoutStore, isLoggedOut } from '../logout/store.js';
+import type { RenewalStore } from './store.js';
+import type { TokenCookie } from '../cookie/auth-cookie.js';
 
 export interface AuthContext {
   user: Record<string, unknown>;

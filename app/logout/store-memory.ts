@@ -1,4 +1,4 @@
-import type { LogoutStore } from './logout-store.js';
+import type { LogoutStore } from './store.js';
 
 export interface LogoutRecord {
   key: string;

@@ -1,5 +1,5 @@
-import type { Sealer } from '../common/sealed.js';
-import { type AuthSession, displayClaims, isAuthSession } from './session.js';
+import type { Sealer } from '../../common/sealed.js';
+import { type AuthSession, displayClaims, isAuthSession } from '../session.js';
 
 /**
  * What the auth cookie seals: the session under one-letter keys, as every byte travels with every request —

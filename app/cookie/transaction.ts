@@ -1,7 +1,7 @@
 import { parse, serialize } from 'cookie';
 import type { Request, Response } from 'express';
-import type { Sealer } from '../common/sealed.js';
-import { tokenCookieName } from './token-cookie.js';
+import type { Sealer } from '../../common/sealed.js';
+import { tokenCookieName } from './auth-cookie.js';
 
 /** What the callback needs to finish what /login started; lives sealed in a short-lived cookie. */
 export interface Transaction {

@@ -1,4 +1,4 @@
-import type { AuthSession } from './session.js';
+import type { AuthSession } from '../session.js';
 
 /**
  * The longest auth-cookie lifetime this process has seen, issued (sign-in, renewal) or presented (a cookie from another

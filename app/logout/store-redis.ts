@@ -1,8 +1,8 @@
 import type { Redis } from 'ioredis';
 import { type Logger, silentLogger } from '../../common/log.js';
-import { createMemoryLogoutStore } from './logout-memory.js';
-import type { LogoutStore } from './logout-store.js';
-import { subscribe } from './redis-subscription.js';
+import { createMemoryLogoutStore } from './store-memory.js';
+import type { LogoutStore } from './store.js';
+import { subscribe } from '../redis/subscription.js';
 
 export interface RedisLogoutOptions {
   now?: () => number;

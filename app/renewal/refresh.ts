@@ -1,9 +1,9 @@
 import * as client from 'openid-client';
-import type { Logger } from '../common/log.js';
-import { type IdpClient, idpFailure } from './idp-client.js';
-import { classifyRefreshFailure, isRetryable } from './renewal.js';
-import { type AuthSession, sessionFromTokens } from './session.js';
-import type { RenewalOutcome } from './store/renewal-store.js';
+import type { Logger } from '../../common/log.js';
+import { type IdpClient, idpFailure } from '../idp-client.js';
+import { classifyRefreshFailure, isRetryable } from './policy.js';
+import { type AuthSession, sessionFromTokens } from '../session.js';
+import type { RenewalOutcome } from './store.js';
 
 export type Refresh = (session: AuthSession) => Promise<RenewalOutcome>;
 

@@ -1,12 +1,12 @@
 import type { RequestHandler } from 'express';
 import * as client from 'openid-client';
-import type { Logger } from '../common/log.js';
-import type { AppConfig } from './config.js';
-import type { CookieLifetimes } from './cookie-lifetime.js';
-import { ForbiddenError } from './errors.js';
-import type { IdpClient } from './idp-client.js';
-import { type LogoutStore, sessionKey } from './store/logout-store.js';
-import type { TokenCookie } from './token-cookie.js';
+import type { Logger } from '../../common/log.js';
+import type { AppConfig } from '../config.js';
+import type { CookieLifetimes } from '../cookie/lifetime.js';
+import { ForbiddenError } from '../errors.js';
+import type { IdpClient } from '../idp-client.js';
+import { type LogoutStore, sessionKey } from './store.js';
+import type { TokenCookie } from '../cookie/auth-cookie.js';
 
 /** CSRF defence for state-changing POSTs: the browser's Origin (or, failing that, Referer) must be ours. */
 export function sameOrigin(config: AppConfig): RequestHandler {

@@ -1,11 +1,11 @@
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../common/log.js';
-import { requireAuth } from './auth-middleware.js';
-import { type BffDeps, createBffAuth } from './bff.js';
-import type { AppConfig } from './config.js';
-import { PageError } from './errors.js';
+import { createLogger } from '../../common/log.js';
+import { requireAuth } from '../renewal/middleware.js';
+import { type BffDeps, createBffAuth } from '../bff.js';
+import type { AppConfig } from '../config.js';
+import { PageError } from '../errors.js';
 import { about, home } from './pages.js';
 
 export type AppDeps = BffDeps;
@@ -15,8 +15,8 @@ export interface BffApp {
   close(): Promise<void>;
 }
 
-const VIEWS = fileURLToPath(new URL('../views/app', import.meta.url));
-const PUBLIC = fileURLToPath(new URL('../public', import.meta.url));
+const VIEWS = fileURLToPath(new URL('../../views/app', import.meta.url));
+const PUBLIC = fileURLToPath(new URL('../../public', import.meta.url));
 
 /** The demo MVC app: the BFF router plus a public home page and the protected About page. */
 export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<BffApp> {

@@ -1,13 +1,13 @@
 import type { RequestHandler } from 'express';
 import * as client from 'openid-client';
-import type { Logger } from '../common/log.js';
-import type { AppConfig } from './config.js';
-import type { CookieLifetimes } from './cookie-lifetime.js';
-import { IdpUnavailableError, SignInError, TokensTooLargeError, isIdpUnavailable } from './errors.js';
-import { type IdpClient, idpFailure } from './idp-client.js';
-import { sessionFromTokens } from './session.js';
-import type { TokenCookie } from './token-cookie.js';
-import type { TransactionCookie } from './transaction.js';
+import type { Logger } from '../../common/log.js';
+import type { AppConfig } from '../config.js';
+import type { CookieLifetimes } from '../cookie/lifetime.js';
+import { IdpUnavailableError, SignInError, TokensTooLargeError, isIdpUnavailable } from '../errors.js';
+import { type IdpClient, idpFailure } from '../idp-client.js';
+import { sessionFromTokens } from '../session.js';
+import type { TokenCookie } from '../cookie/auth-cookie.js';
+import type { TransactionCookie } from '../cookie/transaction.js';
 
 /** GET /signin-oidc: checks state, nonce, PKCE and the id token, then signs the visitor in. */
 export function callback(

@@ -1,15 +1,15 @@
 import { parse, serialize } from 'cookie';
 import type { Request, Response } from 'express';
 import { LRUCache } from 'lru-cache';
-import type { CookieMode } from './config.js';
-import type { Sealer } from '../common/sealed.js';
-import { chunkIndex, chunkName, joinValue, splitValue } from './cookie-chunks.js';
-import { openSession, sealSession } from './cookie-payload.js';
-import { TokensTooLargeError } from './errors.js';
-import type { AuthSession } from './session.js';
+import type { CookieMode } from '../config.js';
+import type { Sealer } from '../../common/sealed.js';
+import { chunkIndex, chunkName, joinValue, splitValue } from './chunks.js';
+import { openSession, sealSession } from './payload.js';
+import { TokensTooLargeError } from '../errors.js';
+import type { AuthSession } from '../session.js';
 
 /**
- * The auth cookie: the sealed session as one base64url value, in one cookie or chunks of one (cookie-chunks.ts).
+ * The auth cookie: the sealed session as one base64url value, in one cookie or chunks of one (chunks.ts).
  * Persistent mode sends Max-Age as well as Expires: a browser whose clock runs ahead of ours would drop an Expires-only cookie early.
  */
 export interface TokenCookie {

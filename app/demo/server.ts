@@ -1,7 +1,7 @@
 /** `npm run app`: the BFF on its own. */
-import { serve } from '../common/serve.js';
-import { readAppConfig } from './config.js';
-import { createApp } from './index.js';
+import { serve } from '../../common/serve.js';
+import { readAppConfig } from '../config.js';
+import { createApp } from './app.js';
 
 serve('app', async () => {
   const config = readAppConfig();
