@@ -41,6 +41,27 @@ export interface BffAuth {
   close(): Promise<void>;
 }
 
+export interface StoreOptions {
+  now: () => number;
+  logger: Logger;
+  /** Used instead of the store the config would pick. */
+  renewals?: RenewalStore;
+  logouts?: LogoutStore;
+}
+
+/** The renewal and logout stores the config asks for: in this process, or shared through Redis (REDIS_URL). */
+export function openStores(config: AppConfig, { now, logger, renewals, logouts }: StoreOptions) {
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisTimeoutMs, logger) : undefined;
+  const staleGraceMs = config.staleCookieGraceMs;
+  // The lock outlives the refresh call's timeout, so a slow IdP cannot let a second refresh through; a waiter waits no longer than one.
+  renewals ??= redis
+    ? createRedisRenewalStore(redis, { lockTtlMs: 2 * config.idpTimeoutMs + 1000, waitMs: config.idpTimeoutMs, now, logger, staleGraceMs })
+    : createMemoryRenewalStore(now, { staleGraceMs });
+  logouts ??= redis ? createRedisLogoutStore(redis, { now, logger }) : createMemoryLogoutStore(now);
+  // Not quit(): it fails while Redis is away, and nothing pending matters any more.
+  return { renewals, logouts, disconnect: () => redis?.disconnect() };
+}
+
 /**
  * The BFF pattern as one router any Express app can mount: pages then read `req.auth` and guard with `requireAuth`.
  * Sign-in problems are thrown as `PageError`s for the host's error handler to render. Behind a reverse proxy the host
@@ -51,13 +72,7 @@ export async function createBffAuth(config: AppConfig, deps: BffDeps = {}): Prom
   const logger = deps.logger ?? createLogger('app', config.logLevel);
   const secure = config.baseUrl.protocol === 'https:';
   const idp = createIdpClient(config, { fetch: deps.fetch });
-  const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisTimeoutMs, logger) : undefined;
-  // The lock outlives the refresh call's timeout, so a slow IdP cannot let a second refresh through; a waiter waits no longer than one.
-  const staleGraceMs = config.staleCookieGraceMs;
-  const renewals =
-    deps.renewals ??
-    (redis ? createRedisRenewalStore(redis, { lockTtlMs: 2 * config.idpTimeoutMs + 1000, waitMs: config.idpTimeoutMs, now, logger, staleGraceMs }) : createMemoryRenewalStore(now, { staleGraceMs }));
-  const logouts = deps.logouts ?? (redis ? createRedisLogoutStore(redis, { now, logger }) : createMemoryLogoutStore(now));
+  const { renewals, logouts, disconnect } = openStores(config, { now, logger, renewals: deps.renewals, logouts: deps.logouts });
   const cookie = createTokenCookie({
     secure,
     mode: config.cookieMode,
@@ -87,8 +102,7 @@ export async function createBffAuth(config: AppConfig, deps: BffDeps = {}): Prom
     async close() {
       await renewals.close();
       await logouts.close();
-      // Not quit(): it fails while Redis is away, and nothing pending matters any more.
-      redis?.disconnect();
+      disconnect();
     },
   };
 }

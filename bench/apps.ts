@@ -1,17 +1,13 @@
 import express from 'express';
-import { Redis } from 'ioredis';
 import { auth } from 'express-openid-connect';
 import type { CustomFetch } from 'openid-client';
 import { silentLogger } from '../common/log.js';
 import { authMiddleware, requireAuth } from '../app/renewal/middleware.js';
+import { openStores } from '../app/bff.js';
 import { type AppConfig, readAppConfig } from '../app/config.js';
 import { createIdpClient } from '../app/idp-client.js';
 import { type Refresh, createRefresh } from '../app/renewal/refresh.js';
 import { createSealer } from '../common/sealed.js';
-import { createMemoryLogoutStore } from '../app/logout/store-memory.js';
-import { createRedisLogoutStore } from '../app/logout/store-redis.js';
-import { createMemoryRenewalStore } from '../app/renewal/store-memory.js';
-import { createRedisRenewalStore } from '../app/renewal/store-redis.js';
 import { createTokenCookie } from '../app/cookie/auth-cookie.js';
 import { BENCH_CLIENT_SECRET } from './oidc.js';
 import { BENCH_COOKIE_KEYS, EOC_SECRET } from './session.js';
@@ -67,10 +63,8 @@ export function benchAppConfig(issuer = NOWHERE): AppConfig {
 
 /** Our middleware mounted as createApp mounts it (cookie, refresh, renewal and logout stores), then the page. */
 export async function ourApp({ issuer, now = Date.now, fetch, refresh, redisUrl }: OurAppOptions = {}) {
-  const config = benchAppConfig(issuer);
-  const redis = redisUrl ? new Redis(redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
-  const renewals = redis ? await createRedisRenewalStore(redis, { lockTtlMs: 2 * config.idpTimeoutMs + 1000, now }) : createMemoryRenewalStore(now);
-  const logouts = redis ? createRedisLogoutStore(redis) : createMemoryLogoutStore(now);
+  const config = { ...benchAppConfig(issuer), redisUrl };
+  const { renewals, logouts, disconnect } = openStores(config, { now, logger: silentLogger });
   const cookie = createTokenCookie({ secure: false, mode: config.cookieMode, sealer: createSealer(config.cookieKeys, 'auth-cookie'), cacheEntries: config.cookieCacheEntries, now, maxBytes: config.cookieMaxBytes });
   refresh ??= createRefresh(createIdpClient(config, { fetch }), now, silentLogger);
   const app = express();
@@ -83,7 +77,8 @@ export async function ourApp({ issuer, now = Date.now, fetch, refresh, redisUrl 
   const cachedOutcomes = () => ('size' in renewals ? (renewals.size as number) : Number.NaN);
   const close = async () => {
     await renewals.close();
-    redis?.disconnect();
+    await logouts.close();
+    disconnect();
   };
   return { app, cachedOutcomes, close };
 }
