@@ -1,4 +1,4 @@
-import { type Env, type TrustProxy, ConfigError, DEMO_SECRETS, readEnum, readInt, readList, readString, readTrustProxy, readUrl, requireOwnSecrets, requireSecrets } from '../common/env.js';
+import { type Env, type TrustProxy, ConfigError, DEMO_SECRETS, isLoopback, readEnum, readInt, readList, readString, readTrustProxy, readUrl, requireOwnSecrets, requireSecrets } from '../common/env.js';
 import type { Level } from '../common/log.js';
 import { DEFAULT_STALE_GRACE_MS } from './renewal/store.js';
 import type { PrivateKey } from 'openid-client';
@@ -47,14 +47,12 @@ export interface AppConfig {
   logLevel: Level;
 }
 
-/** Plain http to the IdP is tolerated only on loopback (the demo, the tests). */
-const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
-
 export function readAppConfig(env: Env = process.env): AppConfig {
   const baseUrl = readUrl(env, 'APP_BASE_URL', 'http://localhost:3000');
   const issuer = readUrl(env, 'IDP_ISSUER', 'http://localhost:4000');
   if (baseUrl.pathname !== '/') throw new ConfigError('APP_BASE_URL must be an origin without a path');
-  if (issuer.protocol !== 'https:' && !LOOPBACK.has(issuer.hostname)) throw new ConfigError('IDP_ISSUER must be https unless it is on this machine');
+  // Plain http to the IdP is tolerated only on loopback (the demo, the tests).
+  if (issuer.protocol !== 'https:' && !isLoopback(issuer)) throw new ConfigError('IDP_ISSUER must be https unless it is on this machine');
   const clientAuthMethod = readEnum(env, 'APP_CLIENT_AUTH_METHOD', CLIENT_AUTH_METHODS, 'client_secret_basic');
   // private_key_jwt sends no client secret: then there is none to refuse.
   requireOwnSecrets(env, baseUrl, clientAuthMethod === 'private_key_jwt' ? ['APP_COOKIE_KEYS'] : ['APP_COOKIE_KEYS', 'MVC_CLIENT_SECRET']);

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 import type { RequestHandler } from 'express';
-import { Redis } from 'ioredis';
+import { connectFailFast } from './store/redis.js';
 import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../common/log.js';
 import type { IdpConfig } from './config.js';
@@ -81,10 +81,7 @@ export async function limiterFactory(config: StoreSettings): Promise<{ create: L
   const memory: LimiterFactory = (name, { points, durationS }) => new RateLimiterMemory({ keyPrefix: name, points, duration: durationS });
   if (config.store !== 'redis' || !config.redisUrl) return { create: memory, close() {} };
   // No offline queue: while Redis is away a count goes straight to the in-process insurance limiter instead of waiting.
-  const redis = new Redis(config.redisUrl, { lazyConnect: true, commandTimeout: config.redisCommandTimeoutMs, enableOfflineQueue: false, maxRetriesPerRequest: 0 });
-  // ioredis reconnects by itself; without a listener each failed attempt would be an unhandled 'error' event.
-  redis.on('error', () => {});
-  await redis.connect();
+  const redis = await connectFailFast(config.redisUrl, config.redisCommandTimeoutMs);
   return {
     create: (name, policy) =>
       new RateLimiterRedis({ storeClient: redis, keyPrefix: `${config.redisPrefix}throttle:${name}`, points: policy.points, duration: policy.durationS, insuranceLimiter: memory(name, policy) }),

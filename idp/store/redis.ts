@@ -29,26 +29,32 @@ async function requirePersistence(redis: Redis) {
   }
 }
 
-/**
- * Entries are hashes (`entry` JSON + `consumedAt`) that expire natively. Secondary keys, all expiring with what
- * they point to: `grant:<grantId>` (set of entry keys), `account:<accountId>` (set of grant ids) and
- * `<index>:<kind>:<hash>` (entry key, for lookups by Session uid or user code).
- */
-export async function openRedisBackend(url: string, prefix: string, { commandTimeoutMs, allowVolatile }: RedisBackendOptions): Promise<StoreBackend> {
+/** The IdP's Redis connection, connected: every command answered within `commandTimeoutMs` or failed, never queued or replayed. */
+export async function connectFailFast(url: string, commandTimeoutMs: number, keyPrefix?: string): Promise<Redis> {
   const redis = new Redis(url, {
-    keyPrefix: prefix,
+    keyPrefix,
     lazyConnect: true,
     // Fail fast and never replay: a command queued through an outage would complete a refresh after its caller gave up.
     commandTimeout: commandTimeoutMs,
     enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-  }) as ConsumingRedis;
-  redis.defineCommand('consume', { numberOfKeys: 1, lua: CONSUME });
-  redis.defineCommand('unconsume', { numberOfKeys: 1, lua: UNCONSUME });
+  });
   // ioredis reconnects by itself; without a listener each failed attempt would be an unhandled 'error' event.
   redis.on('error', () => {});
   await redis.connect();
+  return redis;
+}
+
+/**
+ * Entries are hashes (`entry` JSON + `consumedAt`) that expire natively. Secondary keys, all expiring with what
+ * they point to: `grant:<grantId>` (set of entry keys), `account:<accountId>` (set of grant ids) and
+ * `<index>:<kind>:<hash>` (entry key, for lookups by Session uid or user code).
+ */
+export async function openRedisBackend(url: string, prefix: string, { commandTimeoutMs, allowVolatile }: RedisBackendOptions): Promise<StoreBackend> {
+  const redis = (await connectFailFast(url, commandTimeoutMs, prefix)) as ConsumingRedis;
+  redis.defineCommand('consume', { numberOfKeys: 1, lua: CONSUME });
+  redis.defineCommand('unconsume', { numberOfKeys: 1, lua: UNCONSUME });
   if (!allowVolatile) await requirePersistence(redis).catch(async (error: unknown) => {
     redis.disconnect();
     throw error;
