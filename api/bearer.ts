@@ -1,6 +1,6 @@
 import type { RequestHandler, Response } from 'express';
 import type { Logger } from '../common/log.js';
-import { InvalidTokenError, type TokenInfo, type ValidateToken, ValidationUnavailableError } from './token.js';
+import { InvalidTokenError, type TokenInfo, type ValidateToken, ValidationUnavailableError } from './validation/token.js';
 
 declare global {
   // eslint-disable-next-line @typescript-eslint/no-namespace -- Express's own types extend Request through this namespace
@@ -49,7 +49,7 @@ export function requireBearer(validate: ValidateToken, requiredScope: string, lo
       }
       if (error instanceof ValidationUnavailableError) {
         logger.warn('token validation unavailable', { error });
-        return res.status(503).set('Retry-After', '1').json({ error: 'temporarily_unavailable', error_description: 'the token cannot be validated right now' });
+        return res.status(error.status).set('Retry-After', '1').json({ error: error.code, error_description: 'the token cannot be validated right now' });
       }
       next(error);
     }

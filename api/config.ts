@@ -1,4 +1,4 @@
-import { type Env, type TrustProxy, DEMO_SECRETS, isLoopback, readEnum, readInt, readList, readString, readTrustProxy, readUrl, requireOwnSecrets } from '../common/env.js';
+import { type Env, type TrustProxy, isLoopback, readApiResource, readEnum, readInt, readIssuer, readList, readLogLevel, readSecret, readString, readTrustProxy, requireOwnSecrets } from '../common/env.js';
 import type { Level } from '../common/log.js';
 
 /** `introspection` asks the IdP about every token (revocation shows at once); `jwt` verifies locally against the JWKS (fast, but blind to revocation). */
@@ -26,10 +26,10 @@ export interface ApiConfig {
 export function readApiConfig(env: Env = process.env): ApiConfig {
   // One environment for the demo: JWT access tokens at the IdP mean JWT validation here, and the same resource URL.
   const validationDefault = env.IDP_ACCESS_TOKEN_FORMAT === 'jwt' ? 'jwt' : 'introspection';
-  const issuer = readUrl(env, 'IDP_ISSUER', 'http://localhost:4000');
+  const issuer = readIssuer(env);
   const validation = readEnum(env, 'API_TOKEN_VALIDATION', TOKEN_VALIDATIONS, validationDefault);
   // Unset: the demo IdP's resource indicator, normalised as the IdP writes it (with the trailing slash).
-  const audience = readList(env, 'API_AUDIENCE', [readUrl(env, 'IDP_API_RESOURCE', 'http://localhost:5000').href]);
+  const audience = readList(env, 'API_AUDIENCE', [readApiResource(env).href]);
   // Only introspection uses the secret. The API is public once its issuer or an audience is off loopback (an identifier that is no URL counts).
   const publicUrl = [issuer.href, ...audience].map((value) => URL.parse(value) ?? new URL(`urn:${value}`)).find((url) => !isLoopback(url));
   if (validation === 'introspection' && publicUrl) requireOwnSecrets(env, publicUrl, ['API_CLIENT_SECRET']);
@@ -37,13 +37,13 @@ export function readApiConfig(env: Env = process.env): ApiConfig {
     port: readInt(env, 'API_PORT', 5000, { min: 0, max: 65535 }),
     issuer,
     clientId: readString(env, 'API_CLIENT_ID', 'api'),
-    clientSecret: readString(env, 'API_CLIENT_SECRET', DEMO_SECRETS.API_CLIENT_SECRET),
+    clientSecret: readSecret(env, 'API_CLIENT_SECRET'),
     validation,
     audience,
     introspectionCacheMs: readInt(env, 'API_INTROSPECTION_CACHE_MS', 5000, { min: 0, max: 300000 }),
     requiredScope: readString(env, 'API_REQUIRED_SCOPE', 'profile'),
     idpTimeoutMs: readInt(env, 'API_IDP_TIMEOUT_MS', 5000, { min: 100, max: 60000 }),
     trustProxy: readTrustProxy(env),
-    logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    logLevel: readLogLevel(env),
   };
 }

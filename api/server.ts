@@ -1,7 +1,7 @@
 /** `npm run api`: the resource server on its own. */
 import { serve } from '../common/serve.js';
 import { readApiConfig } from './config.js';
-import { createApi } from './index.js';
+import { createApi } from './app.js';
 
 serve('api', async () => {
   const config = readApiConfig();

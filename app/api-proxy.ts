@@ -1,16 +1,19 @@
 import express, { type RequestHandler, Router } from 'express';
+import { ServiceError, callerView } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 
 /** A path that would leave the configured API (`..`, an absolute URL, another host): never called. */
-export class ApiDestinationError extends Error {
-  override name = 'ApiDestinationError';
+export class ApiDestinationError extends ServiceError {
+  override readonly status = 400;
+  override readonly code = 'invalid_request';
+  override readonly expose = true;
 }
 
 /** `<apiUrl>/api/<path>`, refused unless it stays under the API's `/api/`. */
 export function apiTarget(apiUrl: URL, path: string): URL {
   const base = new URL('api/', apiUrl.href.replace(/\/?$/, '/'));
   const target = URL.parse(path.replace(/^\/+/, ''), base.href);
-  if (!target || target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) throw new ApiDestinationError(`${path} is outside the API`);
+  if (!target || target.origin !== base.origin || !target.pathname.startsWith(base.pathname)) throw new ApiDestinationError('unknown API destination');
   return target;
 }
 
@@ -48,7 +51,10 @@ export function apiProxy(apiUrl: URL, timeoutMs: number, logger: Logger): Router
       if (challenge) res.set('WWW-Authenticate', challenge);
       res.send(Buffer.from(await upstream.arrayBuffer()));
     } catch (error) {
-      if (error instanceof ApiDestinationError) return void res.status(400).json({ error: 'invalid_request', error_description: 'unknown API destination' });
+      if (error instanceof ApiDestinationError) {
+        const { status, code, message } = callerView(error);
+        return void res.status(status).json({ error: code, error_description: message });
+      }
       const timedOut = error instanceof Error && error.name === 'TimeoutError';
       logger.warn('API call failed', { error, path: req.path });
       res.status(timedOut ? 504 : 502).json({ error: 'bad_gateway', error_description: timedOut ? 'the API did not answer in time' : 'the API cannot be reached' });

@@ -1,7 +1,8 @@
 /** The key the app signs its client assertions with (private_key_jwt, RFC 7523): a private JWK from configuration. */
 import { type JsonWebKey, type webcrypto, createPrivateKey } from 'node:crypto';
 import type { PrivateKey } from 'openid-client';
-import { type Env, ConfigError } from '../common/env.js';
+import { type Env } from '../common/env.js';
+import { ConfigError } from '../common/errors.js';
 
 /** The JWS algorithms oidc-provider accepts for client assertions by default, as WebCrypto names them (openid-client derives `alg` back from these). */
 const ALGORITHMS: Record<string, webcrypto.RsaHashedImportParams | webcrypto.EcKeyImportParams | webcrypto.Algorithm> = {

@@ -1,4 +1,5 @@
-import { type Env, type TrustProxy, ConfigError, DEMO_SECRETS, isLoopback, readEnum, readInt, readList, readString, readTrustProxy, readUrl, requireOwnSecrets, requireSecrets } from '../common/env.js';
+import { type Env, type TrustProxy, DEMO_URLS, isLoopback, readAppBaseUrl, readEnum, readInt, readIssuer, readKeys, readLogLevel, readSecret, readString, readTrustProxy, readUrl, requireOwnSecrets } from '../common/env.js';
+import { ConfigError } from '../common/errors.js';
 import type { Level } from '../common/log.js';
 import { DEFAULT_STALE_GRACE_MS } from './renewal/store.js';
 import type { PrivateKey } from 'openid-client';
@@ -48,8 +49,8 @@ export interface AppConfig {
 }
 
 export function readAppConfig(env: Env = process.env): AppConfig {
-  const baseUrl = readUrl(env, 'APP_BASE_URL', 'http://localhost:3000');
-  const issuer = readUrl(env, 'IDP_ISSUER', 'http://localhost:4000');
+  const baseUrl = readAppBaseUrl(env);
+  const issuer = readIssuer(env);
   if (baseUrl.pathname !== '/') throw new ConfigError('APP_BASE_URL must be an origin without a path');
   // Plain http to the IdP is tolerated only on loopback (the demo, the tests).
   if (issuer.protocol !== 'https:' && !isLoopback(issuer)) throw new ConfigError('IDP_ISSUER must be https unless it is on this machine');
@@ -61,23 +62,23 @@ export function readAppConfig(env: Env = process.env): AppConfig {
     baseUrl,
     issuer,
     clientId: readString(env, 'MVC_CLIENT_ID', 'mvc'),
-    clientSecret: readString(env, 'MVC_CLIENT_SECRET', DEMO_SECRETS.MVC_CLIENT_SECRET),
+    clientSecret: readSecret(env, 'MVC_CLIENT_SECRET'),
     clientAuthMethod,
     clientPrivateKey: clientAuthMethod === 'private_key_jwt' ? readClientPrivateKey(env, 'APP_CLIENT_PRIVATE_KEY') : undefined,
     // No offline_access: the app's refresh tokens must end with the IdP session (sign-out there, or its cap), not outlive it.
     scope: readString(env, 'APP_SCOPE', 'openid profile email'),
-    cookieKeys: requireSecrets('APP_COOKIE_KEYS', readList(env, 'APP_COOKIE_KEYS', [DEMO_SECRETS.APP_COOKIE_KEYS])),
+    cookieKeys: readKeys(env, 'APP_COOKIE_KEYS'),
     cookieMode: readEnum(env, 'APP_COOKIE_MODE', ['persistent', 'session'] as const, 'persistent'),
     cookieCacheEntries: readInt(env, 'APP_COOKIE_CACHE_ENTRIES', 1000, { min: 0, max: 100_000 }),
     // 12 KB leaves room for the other headers within Node's 16 KB request-header limit.
     cookieMaxBytes: readInt(env, 'APP_COOKIE_MAX_BYTES', 12 * 1024, { min: 4096, max: 65536 }),
-    apiUrl: readUrl(env, 'API_BASE_URL', 'http://localhost:5000'),
+    apiUrl: readUrl(env, 'API_BASE_URL', DEMO_URLS.api),
     idpTimeoutMs: readInt(env, 'APP_IDP_TIMEOUT_MS', 5000, { min: 100, max: 60000 }),
     staleCookieGraceMs: readInt(env, 'APP_STALE_COOKIE_GRACE_MS', DEFAULT_STALE_GRACE_MS, { min: 0, max: 60_000 }),
     clockToleranceS: readInt(env, 'APP_CLOCK_TOLERANCE_S', 60, { min: 0, max: 300 }),
     redisUrl: env.REDIS_URL || undefined,
     redisTimeoutMs: readInt(env, 'APP_REDIS_TIMEOUT_MS', 500, { min: 10, max: 10000 }),
     trustProxy: readTrustProxy(env),
-    logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    logLevel: readLogLevel(env),
   };
 }

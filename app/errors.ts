@@ -1,24 +1,57 @@
-/** Errors that end a request with a friendly page instead of a stack trace; `status` is what the visitor gets. */
-export class PageError extends Error {
-  override name = 'PageError';
-  readonly status: number = 400;
+import { ServiceError } from '../common/errors.js';
+
+/** An error that ends a request with a page for the visitor instead of a stack trace: its message is written for them. */
+export class PageError extends ServiceError {
+  override readonly status: number = 400;
+  override readonly code: string = 'sign_in_failed';
+  override readonly expose = true;
   readonly heading: string = 'Sign-in problem';
 }
 
 /** The visitor's sign-in attempt cannot be completed (bad state, replayed code, access denied…). */
-export class SignInError extends PageError {
-  override name = 'SignInError';
+export class SignInError extends PageError {}
+
+/** Network failure, timeout, a 5xx or no OAuth answer at all: the IdP, not the visitor, is at fault. */
+export class IdpUnavailableError extends PageError {
+  override readonly status = 502;
+  override readonly code = 'idp_unavailable';
+
+  /** `sent`: the request may have reached the IdP (it may have acted on it); otherwise the connection was never made. */
+  constructor(
+    readonly sent: boolean,
+    options?: ErrorOptions,
+  ) {
+    super('The identity provider cannot be reached. Please try again shortly.', options);
+  }
 }
 
-export class IdpUnavailableError extends PageError {
-  override name = 'IdpUnavailableError';
+/** The IdP answered with an OAuth error (`invalid_grant`…): `code` is that error. */
+export class IdpRefusalError extends ServiceError {
+  override readonly status = 400;
+  override readonly code: string;
+
+  constructor(
+    code: string,
+    readonly description: string | undefined,
+    /** The IdP's HTTP status, for the log. */
+    readonly idpStatus: number,
+    options?: ErrorOptions,
+  ) {
+    super(`the identity provider answered ${code}`, options);
+    this.code = code;
+  }
+}
+
+/** An answer arrived but cannot be this session's: it fails validation, lacks tokens or names another user. */
+export class UnusableAnswerError extends ServiceError {
   override readonly status = 502;
+  override readonly code = 'unusable_answer';
 }
 
 /** The IdP's tokens need more cookie than `APP_COOKIE_MAX_BYTES` allows: signing in again cannot help, an administrator must act. */
 export class TokensTooLargeError extends PageError {
-  override name = 'TokensTooLargeError';
   override readonly status = 502;
+  override readonly code = 'tokens_too_large';
   override readonly heading = 'Sign-in tokens too large';
   /** For the log line: the cookie bytes needed and allowed, and each token's length. */
   readonly sizes: { bytes: number; maxBytes: number; idBytes: number; accessBytes: number; refreshBytes: number };
@@ -34,24 +67,14 @@ export class TokensTooLargeError extends PageError {
 
 /** An https APP_BASE_URL, yet the request reached the app as plain http: the browser would drop the `Secure` cookies and sign-in would loop. */
 export class InsecureRequestError extends PageError {
-  override name = 'InsecureRequestError';
   override readonly status = 500;
+  override readonly code = 'insecure_request';
   override readonly heading = 'Sign-in needs a secure connection';
 }
 
 /** A state-changing request from another site. */
 export class ForbiddenError extends PageError {
-  override name = 'ForbiddenError';
   override readonly status = 403;
+  override readonly code = 'forbidden';
   override readonly heading = 'Not allowed';
-}
-
-const UNAVAILABLE_CODES = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT']);
-
-/** Network failure, timeout or a 5xx: the IdP, not the visitor, is at fault (502 rather than 400). */
-export function isIdpUnavailable(error: unknown): boolean {
-  const { name, code, status, cause } = (error ?? {}) as { name?: string; code?: string; status?: number; cause?: { status?: number; name?: string } };
-  // By name: fetch's TypeError may come from another realm, and openid-client then wraps it as a ClientError.
-  if (name === 'TypeError' || cause?.name === 'TypeError') return true;
-  return UNAVAILABLE_CODES.has(code ?? '') || (status ?? cause?.status ?? 0) >= 500;
 }

@@ -1,10 +1,12 @@
 import * as client from 'openid-client';
+import { ServiceError } from '../common/errors.js';
 import { lazy } from '../common/lazy.js';
 import type { AppConfig, ClientAuthMethod } from './config.js';
+import { IdpRefusalError, IdpUnavailableError, UnusableAnswerError } from './errors.js';
 
 /**
  * The IdP as seen by the app. Discovery is lazy and a failed discovery is not cached,
- * so the app starts before the IdP and recovers when it comes up.
+ * so the app starts before the IdP and recovers when it comes up; it fails with an `IdpUnavailableError`.
  */
 export interface IdpClient {
   configuration(): Promise<client.Configuration>;
@@ -37,12 +39,61 @@ export function createIdpClient(config: AppConfig, options: IdpClientOptions = {
     if (options.fetch) configuration[client.customFetch] = options.fetch;
     return configuration;
   };
-  return { configuration: lazy(discover) };
+  return {
+    configuration: lazy(() =>
+      discover().catch((error: unknown) => {
+        throw idpError(error);
+      }),
+    ),
+  };
+}
+
+/** The connection was never made: the IdP cannot have seen the request. */
+const UNSENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ENETUNREACH', 'EHOSTUNREACH', 'EADDRNOTAVAIL']);
+/** openid-client's codes for an answer that arrived but cannot be trusted. */
+const UNUSABLE = new Set([
+  'OAUTH_JWT_CLAIM_COMPARISON_FAILED',
+  'OAUTH_JWT_TIMESTAMP_CHECK_FAILED',
+  'OAUTH_JSON_ATTRIBUTE_COMPARISON_FAILED',
+  'OAUTH_INVALID_RESPONSE',
+  'OAUTH_PARSE_ERROR',
+  'OAUTH_KEY_SELECTION_FAILED',
+]);
+
+/**
+ * The one place that reads openid-client's and fetch's errors: each becomes one of ours — the IdP unavailable (and whether
+ * the request may have reached it), an OAuth refusal, or an unusable answer. Anything else is returned as it is: a bug.
+ */
+export function idpError(error: unknown): unknown {
+  if (error instanceof ServiceError) return error;
+  const { error: oauthError, error_description, status, code, cause, message, name } = (error ?? {}) as Record<string, unknown>;
+  // openid-client wraps what it does not recognise (a fetch error from another realm, say) without a code: judge the cause.
+  if (name === 'ClientError' && code === undefined && cause !== undefined) {
+    const ours = idpError(cause);
+    return ours instanceof ServiceError ? ours : error;
+  }
+  if (typeof oauthError === 'string' && typeof status === 'number') {
+    if (status >= 500) return new IdpUnavailableError(true, { cause: error });
+    return new IdpRefusalError(oauthError, typeof error_description === 'string' ? error_description : undefined, status, { cause: error });
+  }
+  // undici reports every network failure as TypeError('fetch failed') with the socket error as its cause; by name,
+  // not instanceof: fetch's errors may come from another realm (a VM context, a worker).
+  if (name === 'TypeError' && message === 'fetch failed') {
+    const causeCode = (cause as { code?: unknown } | undefined)?.code;
+    return new IdpUnavailableError(!(typeof causeCode === 'string' && UNSENT.has(causeCode)), { cause: error });
+  }
+  if (typeof code === 'string' && UNUSABLE.has(code)) return new UnusableAnswerError(String(message), { cause: error });
+  // A timeout, or a page that is no OAuth answer (a proxy's 502, a 429): sent, and the IdP's part unknown.
+  if (typeof code === 'string' && code.startsWith('OAUTH_')) return new IdpUnavailableError(true, { cause: error });
+  return error;
 }
 
 /** A failed call to the IdP, for a log line: the OAuth `error` and `error_description` and the HTTP status, never the body (it may hold tokens). */
-export function idpFailure(error: unknown): { reason: string; error?: unknown; error_description?: unknown; status?: unknown } {
-  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  const { error: oauthError, error_description, status } = (error ?? {}) as Record<string, unknown>;
-  return { reason, error: oauthError, error_description, status };
+export function idpFailure(error: unknown): { reason: string; error?: string; error_description?: string; status?: number } {
+  const { cause } = (error ?? {}) as { cause?: unknown };
+  const source = error instanceof IdpUnavailableError || error instanceof UnusableAnswerError ? cause : error;
+  const reason = source instanceof Error ? `${source.name}: ${source.message}` : String(source);
+  if (error instanceof IdpRefusalError) return { reason, error: error.code, error_description: error.description, status: error.idpStatus };
+  const status = (source as { status?: unknown } | undefined)?.status;
+  return { reason, ...(typeof status === 'number' ? { status } : {}) };
 }

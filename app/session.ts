@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { decodeJwt } from 'jose';
 import type { TokenEndpointResponse, TokenEndpointResponseHelpers } from 'openid-client';
-import { UnusableAnswerError } from './renewal/policy.js';
+import { UnusableAnswerError } from './errors.js';
 
 /** Everything the auth cookie carries, sealed. Times are epoch milliseconds of the app's clock. */
 export interface AuthSession {

@@ -9,7 +9,7 @@ import type { CustomFetch } from 'openid-client';
 import { silentLogger } from '../common/log.js';
 import { deleteRedisKeys } from '../test/helpers/redis.js';
 import { readIdpConfig } from '../idp/config.js';
-import { createIdp } from '../idp/index.js';
+import { createIdp } from '../idp/app.js';
 import { bareApp, eocApp, ourApp } from './apps.js';
 import { BENCH_CLIENT_SECRET } from './oidc.js';
 

@@ -1,9 +1,7 @@
 /** Typed reads of environment variables: each service builds its config from these once, at start-up. */
 import { isIP } from 'node:net';
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
+import { ConfigError } from './errors.js';
+import { LEVELS, type Level } from './log.js';
 
 export type Env = Record<string, string | undefined>;
 
@@ -101,6 +99,24 @@ export const DEMO_SECRETS = {
 } as const;
 
 export type SecretName = keyof typeof DEMO_SECRETS;
+
+/** Where the demo's services listen when nothing is configured. */
+export const DEMO_URLS = { idp: 'http://localhost:4000', app: 'http://localhost:3000', api: 'http://localhost:5000/' } as const;
+
+// Settings that more than one service reads: one name, one default and one check for all of them.
+export function readIssuer(env: Env): URL {
+  const url = readUrl(env, 'IDP_ISSUER', DEMO_URLS.idp);
+  if (url.search || url.hash) throw new ConfigError('IDP_ISSUER must not have a query or fragment');
+  return url;
+}
+export const readAppBaseUrl = (env: Env): URL => readUrl(env, 'APP_BASE_URL', DEMO_URLS.app);
+/** The API as a resource (RFC 8707): the IdP binds its tokens to it, the API expects it as their audience. */
+export const readApiResource = (env: Env): URL => readUrl(env, 'IDP_API_RESOURCE', DEMO_URLS.api);
+export const readLogLevel = (env: Env): Level => readEnum(env, 'LOG_LEVEL', LEVELS, 'info');
+/** A client secret shared by the IdP and its client; the demo value unless set (refused off loopback). */
+export const readSecret = (env: Env, name: SecretName): string => readString(env, name, DEMO_SECRETS[name]);
+/** Cookie keys, newest first; the demo key unless set (refused off loopback). */
+export const readKeys = (env: Env, name: SecretName): string[] => requireSecrets(name, readList(env, name, [DEMO_SECRETS[name]]));
 
 /**
  * A service whose public URL is not loopback refuses to start on a missing or demo secret: with the repository's

@@ -4,7 +4,8 @@
  */
 import { pino } from 'pino';
 
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type Level = (typeof LEVELS)[number];
 export type Fields = Record<string, unknown>;
 
 export interface Logger {

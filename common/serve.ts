@@ -1,5 +1,5 @@
 import { type RequestListener, type Server, createServer } from 'node:http';
-import { ConfigError } from './env.js';
+import { ConfigError } from './errors.js';
 
 export interface Service {
   handler: RequestListener;

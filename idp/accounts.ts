@@ -1,6 +1,7 @@
 import { randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
+import { ConfigError } from '../common/errors.js';
 import type { Account, FindAccount } from 'oidc-provider';
 
 /** Claims released to clients; which ones a client sees depends on the scopes (see `claims` in provider.ts). */
@@ -21,9 +22,7 @@ export interface AccountRecord {
   claims: AccountClaims;
 }
 
-export class AccountsFileError extends Error {
-  override name = 'AccountsFileError';
-}
+export class AccountsFileError extends ConfigError {}
 
 /** Used when there is no accounts file, by an IdP on loopback only (the demo). The hash is of "secret": the clear password is not in the source. */
 export const DEFAULT_ACCOUNTS: readonly AccountRecord[] = [

@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ClientMetadata, Provider } from 'oidc-provider';
-import { ConfigError } from '../common/env.js';
+import { ConfigError } from '../common/errors.js';
 import type { IdpConfig } from './config.js';
 import { SIGNING_ALGS } from './keys.js';
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ClientMetadata, JWKS } from 'oidc-provider';
-import { type Env, type TrustProxy, ConfigError, DEMO_SECRETS, readBoolean, readEnum, readInt, readList, readString, readTrustProxy, readUrl, requireOwnSecrets, requireSecrets } from '../common/env.js';
+import { type Env, type TrustProxy, readApiResource, readAppBaseUrl, readBoolean, readEnum, readInt, readIssuer, readKeys, readLogLevel, readSecret, readString, readTrustProxy, requireOwnSecrets } from '../common/env.js';
+import { ConfigError } from '../common/errors.js';
 import type { Level } from '../common/log.js';
 import { readClientsFile } from './clients.js';
 
@@ -10,7 +11,6 @@ export type StoreKind = (typeof STORE_KINDS)[number];
 export const ACCESS_TOKEN_FORMATS = ['opaque', 'jwt'] as const;
 /** `opaque`: reference tokens the API introspects; `jwt`: tokens bound to the API resource, validated locally. */
 export type AccessTokenFormat = (typeof ACCESS_TOKEN_FORMATS)[number];
-export const DEFAULT_API_RESOURCE = 'http://localhost:5000/';
 
 /** Lifetimes in seconds. `session` is the absolute cap: IdP session, grant and refresh-token chain. */
 export interface IdpTtl {
@@ -44,7 +44,7 @@ export interface IdpConfig {
   accountsFile: string;
   /** Private signing keys; when unset they are generated once and kept in `<dataDir>/jwks.json`. */
   jwks?: JWKS;
-  /** The API's resource indicator (RFC 8707), the `aud` of its JWT access tokens; DEFAULT_API_RESOURCE when unset. */
+  /** The API's resource indicator (RFC 8707), the `aud` of its JWT access tokens; DEMO_URLS.api when unset. */
   apiResource?: string;
   /** `opaque` when unset. */
   accessTokenFormat?: AccessTokenFormat;
@@ -96,7 +96,7 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
   const ttl = (name: string, fallback: number) => readInt(env, name, fallback, { min: 1, max: 30 * DAY });
   const refreshToken = ttl('IDP_REFRESH_TOKEN_TTL', 60);
   const session = ttl('IDP_SESSION_TTL', 8 * 3600);
-  const issuer = readIssuer(env);
+  const issuer = readIssuer(env).href.replace(/\/$/, '');
   requireOwnSecrets(env, new URL(issuer), ['IDP_COOKIE_KEYS', 'MVC_CLIENT_SECRET', 'API_CLIENT_SECRET']);
   return {
     port: readInt(env, 'IDP_PORT', 4000, { min: 0, max: 65535 }),
@@ -109,7 +109,7 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
     redisCommandTimeoutMs: readInt(env, 'IDP_REDIS_TIMEOUT_MS', 1000, { min: 50, max: 60_000 }),
     // Never longer than a refresh token lives: the window must not extend a chain past its own expiry.
     refreshReuseGraceS: readInt(env, 'IDP_REFRESH_REUSE_GRACE_S', Math.min(30, refreshToken), { min: 0, max: refreshToken }),
-    cookieKeys: requireSecrets('IDP_COOKIE_KEYS', readList(env, 'IDP_COOKIE_KEYS', [DEMO_SECRETS.IDP_COOKIE_KEYS])),
+    cookieKeys: readKeys(env, 'IDP_COOKIE_KEYS'),
     ttl: {
       accessToken: ttl('IDP_ACCESS_TOKEN_TTL', 60),
       refreshToken,
@@ -119,28 +119,22 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
     clients: readClients(env, session),
     accountsFile: readString(env, 'IDP_ACCOUNTS_FILE', path.join(dataDir, 'accounts.json')),
     jwks: readJwks(env),
-    apiResource: readUrl(env, 'IDP_API_RESOURCE', DEFAULT_API_RESOURCE).href,
+    apiResource: readApiResource(env).href,
     accessTokenFormat: readEnum(env, 'IDP_ACCESS_TOKEN_FORMAT', ACCESS_TOKEN_FORMATS, 'opaque'),
     trustProxy: readTrustProxy(env),
-    logLevel: readEnum(env, 'LOG_LEVEL', ['debug', 'info', 'warn', 'error'] as const, 'info'),
+    logLevel: readLogLevel(env),
   };
 }
 
 /** A client's refresh tokens may live up to the session cap, which bounds every chain anyway. */
 function readClients(env: Env, maxTtlS: number): ClientMetadata[] {
   const builtIn = defaultClients({
-    appBaseUrl: readUrl(env, 'APP_BASE_URL', 'http://localhost:3000').origin,
-    mvcSecret: readString(env, 'MVC_CLIENT_SECRET', DEMO_SECRETS.MVC_CLIENT_SECRET),
-    apiSecret: readString(env, 'API_CLIENT_SECRET', DEMO_SECRETS.API_CLIENT_SECRET),
+    appBaseUrl: readAppBaseUrl(env).origin,
+    mvcSecret: readSecret(env, 'MVC_CLIENT_SECRET'),
+    apiSecret: readSecret(env, 'API_CLIENT_SECRET'),
   });
   const file = env.IDP_CLIENTS_FILE;
   return file ? [...builtIn, ...readClientsFile(file, builtIn.map((client) => client.client_id), maxTtlS)] : builtIn;
-}
-
-function readIssuer(env: Env): string {
-  const url = readUrl(env, 'IDP_ISSUER', 'http://localhost:4000');
-  if (url.search || url.hash) throw new ConfigError('IDP_ISSUER must not have a query or fragment');
-  return url.href.replace(/\/$/, '');
 }
 
 /** IDP_JWKS: a private JWKS (`{"keys":[…]}`), for deployments that manage keys outside the data directory. */

@@ -3,7 +3,7 @@ import { readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import type { JWK, JWKS } from 'oidc-provider';
-import { ConfigError } from '../common/env.js';
+import { ConfigError, UsageError } from '../common/errors.js';
 import { privateDir } from './private-dir.js';
 
 /** What the IdP signs with. RS256 because OIDC Core §15.1 requires it and many clients expect it. */
@@ -12,9 +12,8 @@ export type SigningAlg = (typeof SIGNING_ALGS)[number];
 /** ES256 unless a client asks otherwise: signatures are 64 bytes, which keeps id tokens small enough for the app's 4 KB cookie. */
 export const DEFAULT_SIGNING_ALG: SigningAlg = 'ES256';
 
-export class KeyRotationError extends Error {
-  override name = 'KeyRotationError';
-}
+/** The operator asked for a rotation step that would leave an algorithm without a key. */
+export class KeyRotationError extends UsageError {}
 
 export const keysFile = (dataDir: string) => path.join(dataDir, 'jwks.json');
 

@@ -1,5 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { type Provider, errors } from 'oidc-provider';
+import { ServiceError, callerView } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { AccountStore } from './accounts.js';
 import { firstPartyGrant } from './consent.js';
@@ -13,8 +14,9 @@ export const INVALID_CREDENTIALS = 'Invalid username or password';
 export const tooManyAttempts = (seconds: number) => `Too many attempts. Try again in ${seconds} s.`;
 
 /** The interaction cookie is missing or names another interaction: an old tab, a replayed form, a cross-site post. */
-export class UnknownInteractionError extends Error {
-  override name = 'UnknownInteractionError';
+export class UnknownInteractionError extends ServiceError {
+  override readonly status = 400;
+  override readonly code = 'interaction_expired';
 }
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
@@ -64,7 +66,7 @@ export function interactionRoutes(provider: Provider, accounts: AccountStore, th
 
 async function findInteraction(provider: Provider, req: Request, res: Response): Promise<Interaction> {
   const interaction = await provider.interactionDetails(req, res).catch((error: unknown) => {
-    throw error instanceof errors.SessionNotFound ? new UnknownInteractionError(error.error_description, { cause: error }) : error;
+    throw error instanceof errors.SessionNotFound ? new UnknownInteractionError(error.error_description ?? error.message, { cause: error }) : error;
   });
   if (interaction.uid !== req.params.uid) throw new UnknownInteractionError('interaction cookie mismatch');
   return interaction;
@@ -88,23 +90,18 @@ async function finishConsent(provider: Provider, req: Request, res: Response, in
   await provider.interactionFinished(req, res, { consent: { grantId: grant.jti } });
 }
 
-/** A client error that Express or its body parser raised (bad charset, body too large, undecodable path): the request's fault. */
-const clientStatus = (error: unknown) => {
-  const status = (error as { status?: unknown } | undefined)?.status;
-  return typeof status === 'number' && status >= 400 && status < 500 ? status : undefined;
-};
-
+/** Expired, malformed (a bad charset, a body too large, an undecodable path: Express's own 4xx) or our fault. */
 function interactionError(logger: Logger): ErrorRequestHandler {
   return async (error, _req, res, _next) => {
+    const { status } = callerView(error);
     const expired = error instanceof UnknownInteractionError;
-    const malformed = clientStatus(error);
-    if (malformed) logger.info('malformed sign-in request', { status: malformed, reason: (error as Error).message });
-    else if (!expired) logger.error('interaction failed', { error });
-    const [status, heading, message] = expired
-      ? [400, 'Sign-in expired', 'This sign-in page has expired or was already used. Go back to the application and sign in again.']
-      : malformed
-        ? [malformed, 'Sign-in problem', 'The sign-in request could not be read. Go back to the application and sign in again.']
-        : [500, 'Something went wrong', 'The sign-in could not be completed. Please try again.'];
+    if (status >= 500) logger.error('interaction failed', { error });
+    else if (!expired) logger.info('malformed sign-in request', { status, reason: (error as Error).message });
+    const [heading, message] = expired
+      ? ['Sign-in expired', 'This sign-in page has expired or was already used. Go back to the application and sign in again.']
+      : status < 500
+        ? ['Sign-in problem', 'The sign-in request could not be read. Go back to the application and sign in again.']
+        : ['Something went wrong', 'The sign-in could not be completed. Please try again.'];
     res.status(status).type('html').send(await renderView('message', { heading, message, tone: 'error' }));
   };
 }

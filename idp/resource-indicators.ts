@@ -1,6 +1,7 @@
 /** The API as an RFC 8707 resource: what its access tokens look like, and which scopes they carry. */
 import { type Configuration, type Grant, type KoaContextWithOIDC, errors } from 'oidc-provider';
-import { type IdpConfig, DEFAULT_API_RESOURCE } from './config.js';
+import { DEMO_URLS } from '../common/env.js';
+import type { IdpConfig } from './config.js';
 
 /** The API's scopes: the BFF's OIDC scopes minus `openid` and `offline_access`, which mean nothing to the API. */
 export const API_SCOPE = 'profile email';
@@ -17,7 +18,7 @@ const API_CALLERS = new Set(['mvc']);
  * Another client's token is bound to the API only when it asks (`resource`); unbound, it is for UserInfo only.
  */
 export function resourceIndicators(config: Pick<IdpConfig, 'apiResource' | 'accessTokenFormat'>): ResourceIndicators {
-  const resource = new URL(config.apiResource ?? DEFAULT_API_RESOURCE).href;
+  const resource = new URL(config.apiResource ?? DEMO_URLS.api).href;
   const format = config.accessTokenFormat ?? 'opaque';
   return {
     enabled: true,

@@ -5,14 +5,11 @@
  */
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../common/env.js';
+import { ConfigError, ServiceError, UsageError } from '../common/errors.js';
 import { readIdpConfig } from './config.js';
 import type { StoreBackend } from './store/backend.js';
 import { openStore } from './store/open.js';
 
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 const USAGE = 'usage: npm run idp:revoke -- --user <accountId> | --grant <grantId>';
 
@@ -65,7 +62,7 @@ async function main(args: string[]) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).catch((error: unknown) => {
-    console.error(error instanceof UsageError || error instanceof ConfigError ? error.message : error);
+    console.error(error instanceof ServiceError ? error.message : error);
     process.exit(1);
   });
 }

@@ -6,10 +6,9 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { JWKS } from 'oidc-provider';
-import { ConfigError } from '../common/env.js';
+import { ServiceError, UsageError } from '../common/errors.js';
 import { readIdpConfig } from './config.js';
-import { KeyRotationError, addNextKeys, algOf, loadSigningKeys, promoteKey, retireKey, signingKids, writeKeysFile } from './keys.js';
-import { UsageError } from './revoke.js';
+import { addNextKeys, algOf, loadSigningKeys, promoteKey, retireKey, signingKids, writeKeysFile } from './keys.js';
 
 const USAGE = 'usage: npm run idp:keys -- list | add | promote <kid>... | retire <kid>...';
 
@@ -68,8 +67,7 @@ async function main(args: string[]) {
 
 if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main(process.argv.slice(2)).catch((error: unknown) => {
-    const known = error instanceof UsageError || error instanceof ConfigError || error instanceof KeyRotationError;
-    console.error(known ? error.message : error);
+    console.error(error instanceof ServiceError ? error.message : error);
     process.exit(1);
   });
 }

@@ -1,7 +1,7 @@
 /** `npm run idp`: the OpenID Provider on its own. */
 import { serve } from '../common/serve.js';
 import { readIdpConfig } from './config.js';
-import { createIdp } from './index.js';
+import { createIdp } from './app.js';
 
 serve('idp', async () => {
   const config = readIdpConfig();

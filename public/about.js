@@ -4,12 +4,13 @@
   if (!box) return;
   const issuedAt = Number(box.dataset.issuedAt);
   const expiresAt = Number(box.dataset.expiresAt);
+  // The server's policy decides when renewal starts: the page only counts towards it.
+  const half = Number(box.dataset.halfLifeAt);
   // Align the browser's clock with the server's, once, so the countdown matches the cookie.
   const skew = Number(box.dataset.serverNow) - Date.now();
   const bar = document.getElementById('lifetime-bar');
   const left = document.getElementById('time-left');
   const phase = document.getElementById('phase');
-  const half = issuedAt + (expiresAt - issuedAt) / 2;
   const tick = () => {
     const now = Date.now() + skew;
     const elapsed = Math.min(Math.max(now - issuedAt, 0), expiresAt - issuedAt);

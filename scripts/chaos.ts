@@ -9,9 +9,10 @@
  * grant, a 5xx or transport error, a request held past the IdP timeout + 1 s). --grace 0 shows the unprotected IdP.
  */
 import { parseArgs } from 'node:util';
+import { UsageError } from '../common/errors.js';
 import { type Tally, invariantsHeld, isRevocation, newTally, note, signedInBrowser, startChaosStack, summary, visit } from '../test/helpers/chaos.js';
 import { FAULT_KINDS, type FaultProxy } from '../test/helpers/fault-proxy.js';
-import type { Browser } from './soak-browser.js';
+import type { Browser } from '../test/helpers/sign-in.js';
 
 const TOKEN_TTL_S = 30;
 const IDP_TIMEOUT_MS = 1_500;
@@ -25,10 +26,6 @@ const MAX_SECONDS = 290;
  * half-life to expiry is an IdP outage, which ends sessions at their cookie's expiry by design.
  */
 const MAX_FAULTS_PER_TOKEN = 2;
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 function readOptions(args: string[]) {
   let values: Record<string, string | undefined>;

@@ -12,7 +12,7 @@ import { readAppConfig } from '../app/config.js';
 import { createApp } from '../app/demo/app.js';
 import { readIdpConfig } from '../idp/config.js';
 import { CROWD_THROTTLE } from '../test/helpers/chaos.js';
-import { createIdp } from '../idp/index.js';
+import { createIdp } from '../idp/app.js';
 
 export interface SoakUrls {
   idpUrl: string;

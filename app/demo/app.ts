@@ -2,10 +2,7 @@ import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../../common/log.js';
-import { requireAuth } from '../renewal/middleware.js';
-import { type BffDeps, createBffAuth } from '../bff.js';
-import type { AppConfig } from '../config.js';
-import { PageError } from '../errors.js';
+import { type AppConfig, type BffDeps, PageError, callerView, createBffAuth, requireAuth } from '../lib.js';
 import { about, home } from './pages.js';
 
 export type AppDeps = BffDeps;
@@ -52,10 +49,10 @@ export async function createApp(config: AppConfig, deps: AppDeps = {}): Promise<
     res.status(404).render('error', { heading: 'Not found', message: 'There is no page at this address.' });
   });
   const renderError: ErrorRequestHandler = (error, _req, res, _next) => {
-    if (error instanceof PageError) return res.status(error.status).render('error', { heading: error.heading, message: error.message });
-    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) logger.error('unhandled error', { error });
-    res.status(status).render('error', { heading: 'Something went wrong', message: status === 500 ? 'Please try again.' : 'The request could not be understood.' });
+    const { status, message } = callerView(error);
+    if (status >= 500 && message === undefined) logger.error('unhandled error', { error });
+    const heading = error instanceof PageError ? error.heading : 'Something went wrong';
+    res.status(status).render('error', { heading, message: message ?? (status >= 500 ? 'Please try again.' : 'The request could not be understood.') });
   };
   app.use(renderError);
 

@@ -1,8 +1,5 @@
 import type { RequestHandler } from 'express';
-import { callApi } from '../api-proxy.js';
-import type { AuthContext } from '../renewal/middleware.js';
-import type { AppConfig } from '../config.js';
-import { halfLife, shouldRenew } from '../renewal/policy.js';
+import { type AppConfig, type AuthContext, callApi, halfLife, shouldRenew } from '../lib.js';
 
 /** The timing facts the About page shows; pure so the view stays dumb. */
 export function lifecycle(auth: AuthContext, now: number) {

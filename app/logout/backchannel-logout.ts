@@ -1,5 +1,6 @@
 import express, { type RequestHandler, Router } from 'express';
 import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from 'jose';
+import { ServiceError } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { AppConfig } from '../config.js';
 import type { CookieLifetimes } from '../cookie/lifetime.js';
@@ -14,8 +15,11 @@ const LOGOUT_TYP = 'logout+jwt';
 /** What an IdP that announces nothing signs id tokens with (OIDC Discovery 1.0 §3: RS256 MUST be supported). */
 const DEFAULT_ALGORITHMS = ['RS256'];
 
-export class LogoutTokenError extends Error {
-  override name = 'LogoutTokenError';
+/** The logout token is refused: the IdP gets 400 `invalid_request` with the reason (OIDC Back-Channel Logout §2.8). */
+export class LogoutTokenError extends ServiceError {
+  override readonly status = 400;
+  override readonly code = 'invalid_request';
+  override readonly expose = true;
 }
 
 export interface LogoutTokenExpectations {
@@ -83,7 +87,7 @@ export function backchannelLogout(config: AppConfig, idp: IdpClient, logouts: Lo
     } catch (error) {
       if (error instanceof LogoutTokenError) {
         logger.warn('logout token rejected', { reason: error.message });
-        return void res.status(400).json({ error: 'invalid_request', error_description: error.message });
+        return void res.status(error.status).json({ error: error.code, error_description: error.message });
       }
       logger.error('back-channel logout failed', { error });
       res.status(503).json({ error: 'temporarily_unavailable' });

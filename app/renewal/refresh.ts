@@ -1,6 +1,6 @@
 import * as client from 'openid-client';
 import type { Logger } from '../../common/log.js';
-import { type IdpClient, idpFailure } from '../idp-client.js';
+import { type IdpClient, idpError, idpFailure } from '../idp-client.js';
 import { classifyRefreshFailure, isRetryable } from './policy.js';
 import { type AuthSession, sessionFromTokens } from '../session.js';
 import type { RenewalOutcome } from './store.js';
@@ -14,7 +14,8 @@ export function createRefresh(idp: IdpClient, now: () => number, logger: Logger)
     try {
       const tokens = await client.refreshTokenGrant(await idp.configuration(), session.refreshToken);
       return { kind: 'renewed', session: sessionFromTokens(tokens, now(), session) };
-    } catch (error) {
+    } catch (thrown) {
+      const error = idpError(thrown);
       const phase = classifyRefreshFailure(error);
       const failure = idpFailure(error);
       const fields = { phase, ...failure, sub: session.claims.sub };

@@ -3,8 +3,8 @@ import * as client from 'openid-client';
 import type { Logger } from '../../common/log.js';
 import type { AppConfig } from '../config.js';
 import type { CookieLifetimes } from '../cookie/lifetime.js';
-import { IdpUnavailableError, SignInError, TokensTooLargeError, isIdpUnavailable } from '../errors.js';
-import { type IdpClient, idpFailure } from '../idp-client.js';
+import { IdpUnavailableError, SignInError, TokensTooLargeError } from '../errors.js';
+import { type IdpClient, idpError, idpFailure } from '../idp-client.js';
 import { sessionFromTokens } from '../session.js';
 import type { TokenCookie } from '../cookie/auth-cookie.js';
 import type { TransactionCookie } from '../cookie/transaction.js';
@@ -27,9 +27,7 @@ export function callback(
       logger.warn('sign-in refused by the identity provider', { error: req.query.error, error_description: req.query.error_description });
       throw new SignInError(`The identity provider did not sign you in (${req.query.error.slice(0, 64)}).`);
     }
-    const configuration = await idp.configuration().catch((cause: unknown) => {
-      throw new IdpUnavailableError('The identity provider cannot be reached. Please try again shortly.', { cause });
-    });
+    const configuration = await idp.configuration();
     try {
       const tokens = await client.authorizationCodeGrant(configuration, new URL(req.originalUrl, config.baseUrl), {
         pkceCodeVerifier: transaction.codeVerifier,
@@ -40,13 +38,14 @@ export function callback(
       const session = sessionFromTokens(tokens, now());
       cookie.write(req, res, session);
       lifetimes.observe(session);
-    } catch (error) {
+    } catch (thrown) {
+      const error = idpError(thrown);
       if (error instanceof TokensTooLargeError) {
         logger.warn('sign-in failed: tokens too large for the auth cookie', error.sizes);
         throw error;
       }
       logger.warn('sign-in failed', idpFailure(error));
-      if (isIdpUnavailable(error)) throw new IdpUnavailableError('The identity provider cannot be reached. Please try again shortly.', { cause: error });
+      if (error instanceof IdpUnavailableError) throw error;
       throw new SignInError('The sign-in could not be completed. Please sign in again.', { cause: error });
     }
     res.redirect(transaction.returnTo);

@@ -3,7 +3,6 @@ import * as client from 'openid-client';
 import type { AppConfig } from '../config.js';
 import type { IdpClient } from '../idp-client.js';
 import { TRANSACTION_TTL_MS, type TransactionCookie } from '../cookie/transaction.js';
-import { IdpUnavailableError } from '../errors.js';
 
 const RETURN_BASE = 'http://return-to.invalid';
 
@@ -28,9 +27,7 @@ export function redirectUri(config: AppConfig): string {
 
 export function login(config: AppConfig, idp: IdpClient, transactions: TransactionCookie, now: () => number): RequestHandler {
   return async (req, res) => {
-    const configuration = await idp.configuration().catch((cause: unknown) => {
-      throw new IdpUnavailableError('the identity provider cannot be reached', { cause });
-    });
+    const configuration = await idp.configuration();
     const codeVerifier = client.randomPKCECodeVerifier();
     const state = client.randomState();
     const nonce = client.randomNonce();

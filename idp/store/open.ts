@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { ConfigError } from '../../common/env.js';
+import { ConfigError } from '../../common/errors.js';
 import type { IdpConfig } from '../config.js';
 import type { StoreBackend } from './backend.js';
 import { createMemoryBackend } from './memory.js';

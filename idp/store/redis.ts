@@ -1,5 +1,5 @@
 import { type ChainableCommander, Redis } from 'ioredis';
-import { ConfigError } from '../../common/env.js';
+import { ConfigError } from '../../common/errors.js';
 import type { Index, StoreBackend, StoredEntry } from './backend.js';
 
 // Only a live, unused entry: a plain HSET would resurrect a deleted or expired one, without a TTL.

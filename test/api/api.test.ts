@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/gl
 import { writeFile } from 'node:fs/promises';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import request from 'supertest';
-import { createApi } from '../../api/index.js';
+import { createApi } from '../../api/app.js';
 import { createLogger, silentLogger } from '../../common/log.js';
 import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { type AccessTokenFormat, defaultClients } from '../../idp/config.js';

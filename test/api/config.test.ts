@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readApiConfig } from '../../api/config.js';
-import { ConfigError, DEMO_SECRETS } from '../../common/env.js';
+import { DEMO_SECRETS } from '../../common/env.js';
+import { ConfigError } from '../../common/errors.js';
 
 describe('readApiConfig: no public secrets outside the demo', () => {
   test('the demo on localhost starts on the demo secret, trusting a proxy on loopback', () => {

@@ -5,8 +5,8 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import request from 'supertest';
 import { type ApiConfig, readApiConfig } from '../../api/config.js';
-import { createApi } from '../../api/index.js';
-import { ConfigError } from '../../common/env.js';
+import { createApi } from '../../api/app.js';
+import { ConfigError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 
 const AUDIENCE = 'orders-api';
@@ -105,7 +105,8 @@ describe("another IdP's tokens", () => {
       expect.objectContaining({ status: 401, reason: 'the access token names no audience' }),
       expect.objectContaining({ status: 403, reason: 'the profile scope is missing', sub: 'alice', client: 'their-spa' }),
     ]);
-    // As the configured client, RFC 6749 form-encoded in Basic.
-    expect(new Set(idp.introspectedAs)).toEqual(new Set([`Basic ${Buffer.from('orders:orders-api-secret-0001').toString('base64')}`]));
+    // As the configured client, RFC 6749 §2.3.1: each part form-encoded, then Basic.
+    const credentials = idp.introspectedAs.map((header) => Buffer.from(header!.replace(/^Basic /, ''), 'base64').toString().split(':').map(decodeURIComponent));
+    expect(new Set(credentials.map((pair) => pair.join(':')))).toEqual(new Set(['orders:orders-api-secret-0001']));
   });
 });

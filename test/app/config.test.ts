@@ -1,6 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import { readAppConfig } from '../../app/config.js';
-import { ConfigError, DEMO_SECRETS } from '../../common/env.js';
+import { DEMO_SECRETS } from '../../common/env.js';
+import { ConfigError } from '../../common/errors.js';
 
 const OWN = { APP_COOKIE_KEYS: 'our-own-cookie-key-000000001', MVC_CLIENT_SECRET: 'our-own-mvc-secret-0001' };
 const PUBLIC = { APP_BASE_URL: 'https://app.example.com', IDP_ISSUER: 'https://id.example.com' };

@@ -1,8 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
-import { UnusableAnswerError, classifyRefreshFailure, halfLife, isExpired, isRetryable, shouldRenew } from '../../app/renewal/policy.js';
+import { classifyRefreshFailure, halfLife, isExpired, isRetryable, shouldRenew } from '../../app/renewal/policy.js';
 import { type AuthSession, type Tokens, sessionFromTokens } from '../../app/session.js';
 import { safeReturnTo } from '../../app/sign-in/login.js';
-import { isIdpUnavailable } from '../../app/errors.js';
+import { IdpUnavailableError, UnusableAnswerError } from '../../app/errors.js';
+import { idpError } from '../../app/idp-client.js';
 
 describe('shouldRenew', () => {
   const issuedAt = 1_000_000;
@@ -25,7 +26,7 @@ describe('shouldRenew', () => {
   });
 });
 
-describe('classifyRefreshFailure: by how far the refresh got', () => {
+describe('classifyRefreshFailure of what idpError made of a failure: by how far the refresh got', () => {
   const network = (code: string) => new TypeError('fetch failed', { cause: Object.assign(new Error(code), { code }) });
   const clientError = (code: string) => Object.assign(new Error('openid-client'), { name: 'ClientError', code });
   test.each([
@@ -50,7 +51,7 @@ describe('classifyRefreshFailure: by how far the refresh got', () => {
     ['anything else', new RangeError('oops'), 'bug'],
     ['nothing at all', undefined, 'bug'],
   ])('%s → %s', (_name, error, phase) => {
-    expect(classifyRefreshFailure(error)).toBe(phase);
+    expect(classifyRefreshFailure(idpError(error))).toBe(phase);
   });
   test('only the network phases are retried with the same token', () => {
     expect((['unsent', 'unknown', 'refused', 'unusable', 'bug'] as const).filter(isRetryable)).toEqual(['unsent', 'unknown']);
@@ -72,14 +73,18 @@ describe('sessionFromTokens on renewal', () => {
   });
 });
 
-describe('isIdpUnavailable', () => {
+describe('idpError: the IdP unavailable is one error, shown to the visitor as such', () => {
   test('network, timeout and 5xx are the IdP being unavailable', () => {
-    expect(isIdpUnavailable(new TypeError('fetch failed'))).toBe(true);
-    expect(isIdpUnavailable({ code: 'OAUTH_TIMEOUT' })).toBe(true);
-    expect(isIdpUnavailable({ code: 'OAUTH_RESPONSE_IS_NOT_CONFORM', cause: { status: 502 } })).toBe(true);
+    expect(idpError(new TypeError('fetch failed'))).toBeInstanceOf(IdpUnavailableError);
+    expect(idpError({ code: 'OAUTH_TIMEOUT' })).toBeInstanceOf(IdpUnavailableError);
+    expect(idpError({ error: 'server_error', status: 503 })).toMatchObject({ status: 502, code: 'idp_unavailable', expose: true });
   });
-  test('an OAuth refusal is not', () => {
-    expect(isIdpUnavailable({ error: 'invalid_grant', status: 400 })).toBe(false);
+  test('an OAuth refusal is not: it carries the OAuth error as its code', () => {
+    expect(idpError({ error: 'invalid_grant', status: 400 })).toMatchObject({ code: 'invalid_grant', idpStatus: 400, expose: false });
+  });
+  test('what it does not recognise is returned as it is', () => {
+    const bug = new RangeError('oops');
+    expect(idpError(bug)).toBe(bug);
   });
 });
 

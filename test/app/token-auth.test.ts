@@ -7,7 +7,7 @@ import { decodeProtectedHeader } from 'jose';
 import type { CustomFetch } from 'openid-client';
 import request from 'supertest';
 import { type AppConfig, readAppConfig } from '../../app/config.js';
-import { ConfigError } from '../../common/env.js';
+import { ConfigError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { defaultClients, readIdpConfig } from '../../idp/config.js';
 import { authCookieOf, setCookies, signIn, startTestApp, testClock } from '../helpers/app.js';

@@ -2,9 +2,9 @@
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ApiConfig } from '../../api/config.js';
-import { createApi } from '../../api/index.js';
+import { createApi } from '../../api/app.js';
 import { type Logger, silentLogger } from '../../common/log.js';
-import { DEFAULT_API_RESOURCE } from '../../idp/config.js';
+import { DEMO_URLS } from '../../common/env.js';
 import { type TestClock, testClock } from './app.js';
 import { type TestIdp, clientSecret } from './idp.js';
 
@@ -27,7 +27,7 @@ export function testApiConfig(idp: TestIdp, overrides: Partial<ApiConfig> = {}):
     clientId: 'api',
     clientSecret: clientSecret(idp, 'api'),
     validation: idp.config.accessTokenFormat === 'jwt' ? 'jwt' : 'introspection',
-    audience: [new URL(idp.config.apiResource ?? DEFAULT_API_RESOURCE).href],
+    audience: [new URL(idp.config.apiResource ?? DEMO_URLS.api).href],
     introspectionCacheMs: 5000,
     requiredScope: 'profile',
     idpTimeoutMs: 2000,

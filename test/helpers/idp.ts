@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { silentLogger } from '../../common/log.js';
 import { type IdpConfig, type IdpTtl, type StoreKind, defaultClients } from '../../idp/config.js';
-import { type Idp, type IdpDeps, createIdp } from '../../idp/index.js';
+import { type Idp, type IdpDeps, createIdp } from '../../idp/app.js';
 import { deleteRedisKeys, redisReachable } from './redis.js';
 
 export const TEST_APP_BASE_URL = 'http://localhost:3000';

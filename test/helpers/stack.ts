@@ -4,13 +4,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { readApiConfig } from '../../api/config.js';
-import { createApi } from '../../api/index.js';
+import { createApi } from '../../api/app.js';
 import { type AppConfig, readAppConfig } from '../../app/config.js';
 import { createApp } from '../../app/demo/app.js';
 import { silentLogger } from '../../common/log.js';
 import { readIdpConfig } from '../../idp/config.js';
 import type { AccountRecord } from '../../idp/accounts.js';
-import { createIdp } from '../../idp/index.js';
+import { createIdp } from '../../idp/app.js';
 
 export interface Stack {
   idpUrl: string;

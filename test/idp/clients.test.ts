@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { decodeJwt } from 'jose';
-import { ConfigError } from '../../common/env.js';
+import { ConfigError } from '../../common/errors.js';
 import { silentLogger } from '../../common/log.js';
 import { readIdpConfig } from '../../idp/config.js';
-import { createIdp } from '../../idp/index.js';
+import { createIdp } from '../../idp/app.js';
 import {
   type TestIdp,
   authorizationRequest,

@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
-import { ConfigError, DEMO_SECRETS } from '../../common/env.js';
+import { DEMO_SECRETS } from '../../common/env.js';
+import { ConfigError } from '../../common/errors.js';
 import { readIdpConfig } from '../../idp/config.js';
 
 const OWN = { IDP_COOKIE_KEYS: 'our-own-idp-cookie-key-0001', MVC_CLIENT_SECRET: 'our-own-mvc-secret-0001', API_CLIENT_SECRET: 'our-own-api-secret-0001' };

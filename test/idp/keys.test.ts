@@ -6,8 +6,7 @@ import { type JSONWebKeySet, createLocalJWKSet, decodeProtectedHeader, jwtVerify
 import type { ClientMetadata, JWKS } from 'oidc-provider';
 import { KeyRotationError, addNextKeys, generateSigningKey, loadSigningKeys, promoteKey, readKeysFile, retireKey, writeKeysFile } from '../../idp/keys.js';
 import { applyKeyCommand, parseKeyArgs } from '../../idp/rotate-keys.js';
-import { ConfigError } from '../../common/env.js';
-import { UsageError } from '../../idp/revoke.js';
+import { ConfigError, UsageError } from '../../common/errors.js';
 import { defaultClients } from '../../idp/config.js';
 import { type TestIdp, codeFlowTokens, discover, startTestIdp } from '../helpers/idp.js';
 

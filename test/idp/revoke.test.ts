@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { UsageError, parseRevokeArgs, revokeAccount, revokeGrant } from '../../idp/revoke.js';
+import { parseRevokeArgs, revokeAccount, revokeGrant } from '../../idp/revoke.js';
+import { UsageError } from '../../common/errors.js';
 import type { StoreBackend } from '../../idp/store/backend.js';
 import { openStore } from '../../idp/store/open.js';
 import { type TestIdp, codeFlowTokens, introspect, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';

@@ -1,36 +1,22 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
-import type { ApiConfig } from './config.js';
-import type { IdpCall, IdpEndpoints } from './idp.js';
-import { InvalidTokenError, type TokenInfo, type ValidateToken, ValidationUnavailableError, scopeList } from './token.js';
+import type { ApiConfig } from '../config.js';
+import { type IdpConfiguration, introspect } from './idp.js';
+import { InvalidTokenError, type TokenInfo, type ValidateToken, scopeList } from './token.js';
 
 const MAX_CACHED = 10_000;
 
 /** RFC 7662 with the API's own credentials; positive answers are reused briefly, never past `exp`. */
-export function introspectionValidator(config: ApiConfig, call: IdpCall, endpoints: () => Promise<IdpEndpoints>, now: () => number): ValidateToken {
+export function introspectionValidator(config: ApiConfig, idp: IdpConfiguration, now: () => number): ValidateToken {
   // Each answer lives until the cache window or the token's exp, whichever comes first, by the injected clock.
   const cache = new LRUCache<string, TokenInfo>({ max: MAX_CACHED, ttlAutopurge: false, ttlResolution: 0, perf: { now } });
-  const basic = `Basic ${Buffer.from(`${encodeURIComponent(config.clientId)}:${encodeURIComponent(config.clientSecret)}`).toString('base64')}`;
-
-  const introspect = async (token: string): Promise<Record<string, unknown>> => {
-    const res = await call((await endpoints()).introspection, {
-      method: 'POST',
-      headers: { authorization: basic, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
-      body: new URLSearchParams({ token, token_type_hint: 'access_token' }),
-    });
-    const answer = (await res.json().catch(() => ({}))) as Record<string, unknown>;
-    // oidc-provider refuses to introspect anything shaped like a JWT: not a token it issued as a reference.
-    if (res.status === 400 && answer.error === 'unsupported_token_type') throw new InvalidTokenError('the IdP does not introspect this kind of token');
-    if (!res.ok) throw new ValidationUnavailableError(`the IdP's introspection answered ${res.status} ${String(answer.error ?? '')}`.trim());
-    return answer;
-  };
 
   return async (token) => {
     const key = createHash('sha256').update(token).digest('base64url');
     const cached = cache.get(key);
     if (cached) return cached;
 
-    const answer = await introspect(token);
+    const answer = await introspect(idp, token);
     if (answer.active !== true || typeof answer.sub !== 'string' || typeof answer.exp !== 'number' || answer.exp * 1000 <= now()) {
       throw new InvalidTokenError('the access token is not active');
     }

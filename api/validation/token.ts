@@ -1,3 +1,5 @@
+import { ServiceError } from '../../common/errors.js';
+
 /** What the API knows about a valid access token, whichever way it was validated. */
 export interface TokenInfo {
   sub: string;
@@ -8,14 +10,16 @@ export interface TokenInfo {
   claims: Record<string, unknown>;
 }
 
-/** The token is missing, unknown, revoked or expired: 401 `invalid_token`. */
-export class InvalidTokenError extends Error {
-  override name = 'InvalidTokenError';
+/** The token is unknown, revoked, expired or for someone else: 401 `invalid_token`; the reason goes to the log only. */
+export class InvalidTokenError extends ServiceError {
+  override readonly status = 401;
+  override readonly code = 'invalid_token';
 }
 
 /** The IdP could not answer: 503, the client may retry. */
-export class ValidationUnavailableError extends Error {
-  override name = 'ValidationUnavailableError';
+export class ValidationUnavailableError extends ServiceError {
+  override readonly status = 503;
+  override readonly code = 'temporarily_unavailable';
 }
 
 export type ValidateToken = (token: string) => Promise<TokenInfo>;

@@ -1,17 +1,18 @@
 import { type JWTVerifyGetKey, createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose';
-import { lazy } from '../common/lazy.js';
-import type { ApiConfig } from './config.js';
-import { type IdpCall, type IdpEndpoints, issuerId } from './idp.js';
+import { lazy } from '../../common/lazy.js';
+import type { ApiConfig } from '../config.js';
+import { type IdpConfiguration, issuerId, jwksFetch } from './idp.js';
 import { InvalidTokenError, type ValidateToken, ValidationUnavailableError, scopeList } from './token.js';
 
 /** jose's failures to read the key set (not 200, not JSON, malformed): the IdP's problem, not the token's. */
 const KEY_SET_FAILURES = new Set([errors.JOSEError.code, errors.JWKSTimeout.code, errors.JWKSInvalid.code]);
 
 /** Local validation against the IdP's JWKS: no call per request, so a revoked token stays valid until it expires. */
-export function jwtValidator(config: ApiConfig, endpoints: () => Promise<IdpEndpoints>, now: () => number, call: IdpCall): ValidateToken {
+export function jwtValidator(config: ApiConfig, idp: IdpConfiguration, now: () => number, fetchFn: typeof fetch): ValidateToken {
   const keySet = lazy(async (): Promise<JWTVerifyGetKey> => {
-    const { jwks } = await endpoints();
-    return createRemoteJWKSet(jwks, { timeoutDuration: config.idpTimeoutMs, [customFetch]: call });
+    const { jwks_uri: jwks } = (await idp()).serverMetadata();
+    if (!jwks) throw new ValidationUnavailableError("the IdP's discovery names no JWKS");
+    return createRemoteJWKSet(new URL(jwks), { timeoutDuration: config.idpTimeoutMs, [customFetch]: jwksFetch(fetchFn) });
   });
 
   return async (token) => {

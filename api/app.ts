@@ -1,11 +1,12 @@
 import express, { type ErrorRequestHandler } from 'express';
 import helmet from 'helmet';
+import { callerView } from '../common/errors.js';
 import { type Logger, createLogger } from '../common/log.js';
 import { requireBearer } from './bearer.js';
 import type { ApiConfig } from './config.js';
-import { idpCall, idpEndpoints } from './idp.js';
-import { introspectionValidator } from './introspection.js';
-import { jwtValidator } from './jwt.js';
+import { idpConfiguration } from './validation/idp.js';
+import { introspectionValidator } from './validation/introspection.js';
+import { jwtValidator } from './validation/jwt.js';
 
 export interface ApiDeps {
   /** The clock for expiry and the introspection cache (epoch ms); tests move it. */
@@ -19,9 +20,9 @@ export interface ApiDeps {
 export function createApi(config: ApiConfig, deps: ApiDeps = {}): express.Express {
   const now = deps.now ?? Date.now;
   const logger = deps.logger ?? createLogger('api', config.logLevel);
-  const call = idpCall(config, deps.fetch ?? fetch);
-  const endpoints = idpEndpoints(config, call);
-  const validate = config.validation === 'jwt' ? jwtValidator(config, endpoints, now, call) : introspectionValidator(config, call, endpoints, now);
+  const fetchFn = deps.fetch ?? fetch;
+  const idp = idpConfiguration(config, fetchFn);
+  const validate = config.validation === 'jwt' ? jwtValidator(config, idp, now, fetchFn) : introspectionValidator(config, idp, now);
 
   const app = express();
   app.disable('x-powered-by');
@@ -38,9 +39,9 @@ export function createApi(config: ApiConfig, deps: ApiDeps = {}): express.Expres
     res.status(404).json({ error: 'not_found' });
   });
   const jsonError: ErrorRequestHandler = (error, _req, res, _next) => {
-    const status = typeof error?.status === 'number' && error.status >= 400 && error.status < 500 ? error.status : 500;
-    if (status === 500) logger.error('unhandled error', { error });
-    res.status(status).json({ error: status === 500 ? 'server_error' : 'invalid_request' });
+    const { status, code, message } = callerView(error);
+    if (status >= 500) logger.error('unhandled error', { error });
+    res.status(status).json({ error: code, ...(message ? { error_description: message } : {}) });
   };
   app.use(jsonError);
   return app;
