@@ -1,13 +1,9 @@
 import express, { type RequestHandler, Router } from 'express';
-import { ServiceError, callerView } from '../common/errors.js';
+import { callerView, errorClass } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 
 /** A path that would leave the configured API (`..`, an absolute URL, another host): never called. */
-export class ApiDestinationError extends ServiceError {
-  override readonly status = 400;
-  override readonly code = 'invalid_request';
-  override readonly expose = true;
-}
+export class ApiDestinationError extends errorClass(400, 'invalid_request', true) {}
 
 /** `<apiUrl>/api/<path>`, refused unless it stays under the API's `/api/`. */
 export function apiTarget(apiUrl: URL, path: string): URL {

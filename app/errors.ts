@@ -1,10 +1,7 @@
-import { ServiceError } from '../common/errors.js';
+import { errorClass } from '../common/errors.js';
 
 /** An error that ends a request with a page for the visitor instead of a stack trace: its message is written for them. */
-export class PageError extends ServiceError {
-  override readonly status: number = 400;
-  override readonly code: string = 'sign_in_failed';
-  override readonly expose = true;
+export class PageError extends errorClass(400, 'sign_in_failed', true) {
   readonly heading: string = 'Sign-in problem';
 }
 
@@ -26,8 +23,7 @@ export class IdpUnavailableError extends PageError {
 }
 
 /** The IdP answered with an OAuth error (`invalid_grant`…): `code` is that error. */
-export class IdpRefusalError extends ServiceError {
-  override readonly status = 400;
+export class IdpRefusalError extends errorClass(400, 'invalid_grant') {
   override readonly code: string;
 
   constructor(
@@ -43,10 +39,7 @@ export class IdpRefusalError extends ServiceError {
 }
 
 /** An answer arrived but cannot be this session's: it fails validation, lacks tokens or names another user. */
-export class UnusableAnswerError extends ServiceError {
-  override readonly status = 502;
-  override readonly code = 'unusable_answer';
-}
+export class UnusableAnswerError extends errorClass(502, 'unusable_answer') {}
 
 /** The IdP's tokens need more cookie than `APP_COOKIE_MAX_BYTES` allows: signing in again cannot help, an administrator must act. */
 export class TokensTooLargeError extends PageError {

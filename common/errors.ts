@@ -15,17 +15,20 @@ export class ServiceError extends Error {
   }
 }
 
-/** A service's configuration cannot work: it refuses to start and says which setting to change. */
-export class ConfigError extends ServiceError {
-  override readonly code = 'invalid_configuration';
+/** The base of an error class with a fixed status, code and exposure, so that one line declares it. */
+export function errorClass(status: number, code: string, expose = false) {
+  return class extends ServiceError {
+    override readonly status = status;
+    override readonly code = code;
+    override readonly expose = expose;
+  };
 }
 
+/** A service's configuration cannot work: it refuses to start and says which setting to change. */
+export class ConfigError extends errorClass(500, 'invalid_configuration') {}
+
 /** A command-line tool was called wrongly: its message is the usage. */
-export class UsageError extends ServiceError {
-  override readonly status = 400;
-  override readonly code = 'usage';
-  override readonly expose = true;
-}
+export class UsageError extends errorClass(400, 'usage', true) {}
 
 export interface CallerView {
   status: number;

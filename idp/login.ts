@@ -1,6 +1,6 @@
 import express, { type ErrorRequestHandler, type Request, type Response } from 'express';
 import { type Provider, errors } from 'oidc-provider';
-import { ServiceError, callerView } from '../common/errors.js';
+import { callerView, errorClass } from '../common/errors.js';
 import type { Logger } from '../common/log.js';
 import type { AccountStore } from './accounts.js';
 import { firstPartyGrant } from './consent.js';
@@ -14,10 +14,7 @@ export const INVALID_CREDENTIALS = 'Invalid username or password';
 export const tooManyAttempts = (seconds: number) => `Too many attempts. Try again in ${seconds} s.`;
 
 /** The interaction cookie is missing or names another interaction: an old tab, a replayed form, a cross-site post. */
-export class UnknownInteractionError extends ServiceError {
-  override readonly status = 400;
-  override readonly code = 'interaction_expired';
-}
+export class UnknownInteractionError extends errorClass(400, 'interaction_expired') {}
 
 type Interaction = Awaited<ReturnType<Provider['interactionDetails']>>;
 

@@ -1,4 +1,4 @@
-import { ServiceError } from '../../common/errors.js';
+import { errorClass } from '../../common/errors.js';
 
 /** What the API knows about a valid access token, whichever way it was validated. */
 export interface TokenInfo {
@@ -11,16 +11,10 @@ export interface TokenInfo {
 }
 
 /** The token is unknown, revoked, expired or for someone else: 401 `invalid_token`; the reason goes to the log only. */
-export class InvalidTokenError extends ServiceError {
-  override readonly status = 401;
-  override readonly code = 'invalid_token';
-}
+export class InvalidTokenError extends errorClass(401, 'invalid_token') {}
 
 /** The IdP could not answer: 503, the client may retry. */
-export class ValidationUnavailableError extends ServiceError {
-  override readonly status = 503;
-  override readonly code = 'temporarily_unavailable';
-}
+export class ValidationUnavailableError extends errorClass(503, 'temporarily_unavailable') {}
 
 export type ValidateToken = (token: string) => Promise<TokenInfo>;
 

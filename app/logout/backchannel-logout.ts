@@ -1,6 +1,6 @@
 import express, { type RequestHandler, Router } from 'express';
 import { type JWTVerifyGetKey, createRemoteJWKSet, jwtVerify } from 'jose';
-import { ServiceError } from '../../common/errors.js';
+import { errorClass } from '../../common/errors.js';
 import type { Logger } from '../../common/log.js';
 import type { AppConfig } from '../config.js';
 import type { CookieLifetimes } from '../cookie/lifetime.js';
@@ -16,11 +16,7 @@ const LOGOUT_TYP = 'logout+jwt';
 const DEFAULT_ALGORITHMS = ['RS256'];
 
 /** The logout token is refused: the IdP gets 400 `invalid_request` with the reason (OIDC Back-Channel Logout §2.8). */
-export class LogoutTokenError extends ServiceError {
-  override readonly status = 400;
-  override readonly code = 'invalid_request';
-  override readonly expose = true;
-}
+export class LogoutTokenError extends errorClass(400, 'invalid_request', true) {}
 
 export interface LogoutTokenExpectations {
   issuer: string;
