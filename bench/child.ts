@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url';
-import { forkService } from '../common/ipc-child.js';
+import { forkService } from '../scripts/fork-service.js';
 
 /**
  * Parent side of servers.ts: start a server process, learn its URL, call it over IPC, stop it.

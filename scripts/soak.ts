@@ -6,10 +6,10 @@
  * Stops by itself. The last line is a summary for scripts; the exit code is 1 if a live cookie was ever answered as
  * anonymous (a spurious logout), on any 5xx or transport error, or if a signed-out cookie still worked.
  */
-import { forkService } from '../common/ipc-child.js';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type Browser, createBrowser } from './soak-browser.js';
+import { forkService } from './fork-service.js';
 import type { Memory, SoakUrls } from './soak-server.js';
 
 const SERVER = fileURLToPath(new URL('./soak-server.ts', import.meta.url));
