@@ -8,12 +8,11 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { type Browser, createBrowser } from './soak-browser.js';
+import { type Browser, createBrowser } from '../test/helpers/sign-in.js';
 import { forkService } from './fork-service.js';
 import type { Memory, SoakUrls } from './soak-server.js';
 
 const SERVER = fileURLToPath(new URL('./soak-server.ts', import.meta.url));
-const CREDENTIALS = { username: 'bob', password: 'secret' };
 /** Sign-ins are spread over this long, so the IdP is not hit by every browser at once. */
 const RAMP_MS = 10_000;
 const PAUSE_MS = { min: 1_000, max: 6_000 };
@@ -114,7 +113,7 @@ async function browse(appUrl: string, deadline: number, stats: Stats) {
   const browser = createBrowser();
   const seen = new Set<string>();
   const signIn = async () => {
-    await browser.signIn(appUrl, CREDENTIALS);
+    await browser.signIn(appUrl);
     seen.add(browser.cookie(new URL(appUrl), 'auth')?.value ?? '');
     stats.signIns += 1;
   };

@@ -12,7 +12,8 @@ import type { StoreBackend } from '../../idp/store/backend.js';
 import { openStore } from '../../idp/store/open.js';
 import { type TestApi, startTestApi, testApiConfig } from '../helpers/api.js';
 import { testClock } from '../helpers/app.js';
-import { TEST_APP_BASE_URL, type TestIdp, authorizationRequest, codeFlowTokens, exchangeCode, refreshTokens, signInAtIdp, startTestIdp, userinfo } from '../helpers/idp.js';
+import { TEST_APP_BASE_URL, type TestIdp, authorizationRequest, codeFlowTokens, exchangeCode, refreshTokens, startTestIdp, userinfo } from '../helpers/idp.js';
+import { signInAtIdp } from '../helpers/sign-in.js';
 
 const CACHE_MS = 5000;
 
@@ -116,7 +117,7 @@ describe('introspection mode (opaque access tokens)', () => {
   test('a token without the profile scope: 403 insufficient_scope', async () => {
     const api = await startApi();
     const authorization = await authorizationRequest(idp, 'mvc', 'openid email');
-    const { access_token } = await exchangeCode(idp, authorization, await signInAtIdp(authorization.url));
+    const { access_token } = await exchangeCode(idp, authorization, (await signInAtIdp(authorization.url)).redirect);
     const answer = await api.profile(access_token);
     expect(answer.status).toBe(403);
     expect(answer.challenge).toBe('Bearer realm="api", error="insufficient_scope", error_description="the profile scope is required", scope="profile"');

@@ -11,8 +11,9 @@ import type { RenewalStore } from '../../app/renewal/store.js';
 import { MAX_COOKIE_BYTES } from '../../app/cookie/auth-cookie.js';
 import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { type TestClock, openAuthCookie, setCookies, startTestApp, testClock } from '../helpers/app.js';
-import { type TestIdp, signInAtIdp, startTestIdp } from '../helpers/idp.js';
+import { type TestIdp, startTestIdp } from '../helpers/idp.js';
 import { deleteRedisKeys, redisReachable } from '../helpers/redis.js';
+import { signInAtIdp } from '../helpers/sign-in.js';
 
 /**
  * Tokens of a real size from our own IdP: JWT access tokens and an account whose name is 2,600 characters (as a long
@@ -58,7 +59,7 @@ function sessionIn(jar: Jar) {
 async function signInto(app: Express, jar: Jar) {
   const start = await request(app).get('/login?returnTo=%2Fabout');
   jar.take(start);
-  const callback = await signInAtIdp(start.headers.location!);
+  const { redirect: callback } = await signInAtIdp(start.headers.location!);
   const done = await request(app).get(callback.pathname + callback.search).set('Cookie', jar.header());
   jar.take(done);
   return done;

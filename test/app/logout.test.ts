@@ -12,9 +12,9 @@ import { createMemoryLogoutStore } from '../../app/logout/store-memory.js';
 import { createMemoryRenewalStore } from '../../app/renewal/store-memory.js';
 import type { RenewalStore } from '../../app/renewal/store.js';
 import { type SetCookie, authCookieOf, openAuthCookie, signIn, startTestApp, testClock } from '../helpers/app.js';
-import { type TestIdp, startTestIdp } from '../helpers/idp.js';
+import { type TestIdp, endIdpSession, startTestIdp } from '../helpers/idp.js';
+import { reserveServer } from '../helpers/ports.js';
 import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
-import { endIdpSession, loopbackServer, signInWithIdpCookies } from '../hardening/flows.js';
 
 /** A stand-in API that answers every call: a request that reaches it got past the BFF. */
 let api: Server;
@@ -155,15 +155,15 @@ withServer('POST /logout on one instance, the copy on another sharing Redis', ()
 
 describe('back-channel logout of a long-lived session', () => {
   test('the IdP\'s logout of a session with 700-s tokens still holds 301 s later, before the cookie\'s half-life', async () => {
-    const appServer = await loopbackServer();
+    const appServer = await reserveServer();
     closers.push(appServer.close);
     const idp = await idpWith({ appBaseUrl: appServer.url, ttl: { accessToken: 700, refreshToken: 700, idToken: 700 } });
     const clock = testClock();
     const { app } = await appOn(idp, { clock, config: { baseUrl: new URL(appServer.url) } });
     appServer.server.on('request', app);
-    const { cookie, idpCookies } = await signInWithIdpCookies(app);
+    const { cookie, atIdp } = await signIn(app);
     expect(await reach(app, cookie)).toEqual(SIGNED_IN);
-    await endIdpSession(idp, idpCookies, openAuthCookie(cookie.value)!.idToken);
+    await endIdpSession(idp, atIdp.browser, openAuthCookie(cookie.value)!.idToken);
     expect(await reach(app, cookie)).toEqual(ANONYMOUS);
     clock.advance(301_000);
     expect(await reach(app, cookie)).toEqual(ANONYMOUS);

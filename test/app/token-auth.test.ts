@@ -11,7 +11,8 @@ import { ConfigError } from '../../common/errors.js';
 import { createLogger } from '../../common/log.js';
 import { defaultClients, readIdpConfig } from '../../idp/config.js';
 import { authCookieOf, setCookies, signIn, startTestApp, testClock } from '../helpers/app.js';
-import { TEST_APP_BASE_URL, type TestIdp, signInAtIdp, startTestIdp } from '../helpers/idp.js';
+import { TEST_APP_BASE_URL, type TestIdp, startTestIdp } from '../helpers/idp.js';
+import { signInAtIdp } from '../helpers/sign-in.js';
 
 /** The app's log lines, parsed, as the JSON logger writes them. */
 function appLog() {
@@ -234,7 +235,7 @@ describe('APP_CLIENT_AUTH_METHOD=private_key_jwt against our IdP', () => {
     const wrong = clientKey('ES256', 'bff-ES256');
     const app = await startTestApp(idp, { config: { clientId: 'bff-pkjwt', ...privateKeyJwt(wrong.privateJwk) }, deps: { logger: log.logger } });
     const start = await request(app.app).get('/login');
-    const callback = await signInAtIdp(start.headers.location!);
+    const { redirect: callback } = await signInAtIdp(start.headers.location!);
     const page = await request(app.app).get(callback.pathname + callback.search).set('Cookie', setCookies(start).map((cookie) => cookie.pair).join('; '));
     expect(page.status).toBe(400);
     expect(page.text).toContain('The sign-in could not be completed. Please sign in again.');

@@ -8,9 +8,9 @@ import { readAppConfig } from '../../app/config.js';
 import { createApp } from '../../app/demo/app.js';
 import { silentLogger } from '../../common/log.js';
 import { COOKIE_KEYS, testClock } from '../helpers/app.js';
-import { NO_HARM, harm, isRevocation, newTally, reserveServer, signedInBrowser, summary, visit } from '../helpers/chaos.js';
+import { NO_HARM, harm, isRevocation, newTally, signedInBrowser, summary, visit } from '../helpers/chaos.js';
 import { type FaultProxy, type RefreshCall, startFaultProxy } from '../helpers/fault-proxy.js';
-import { freePort } from '../helpers/ports.js';
+import { freePort, reserveServer } from '../helpers/ports.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const MVC_SECRET = 'mvc-chaos-secret-0001';

@@ -1,12 +1,13 @@
 import { afterEach, describe, expect, test } from '@jest/globals';
 import express from 'express';
 import { startTestIdp } from '../helpers/idp.js';
-import { createBrowser } from '../../scripts/soak-browser.js';
+import { reserveServer } from '../helpers/ports.js';
+import { BOB, createBrowser } from '../helpers/sign-in.js';
 
 // express-openid-connect require()s openid-client: it must load before anything imports openid-client as ESM (our app
 // does, through the chaos helpers), or Jest refuses the require(esm) as a cycle.
 const { auth } = await import('express-openid-connect');
-const { BOB, recordingLogger, reserveServer } = await import('../helpers/chaos.js');
+const { recordingLogger } = await import('../helpers/chaos.js');
 
 const EOC_SECRET = 'eoc-chaos-secret-0001';
 

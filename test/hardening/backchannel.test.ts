@@ -1,12 +1,12 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import type { Express } from 'express';
 import request from 'supertest';
-import { authCookieOf, openAuthCookie, startTestApp, testClock } from '../helpers/app.js';
-import { type TestIdp, discover, startTestIdp } from '../helpers/idp.js';
-import { endIdpSession, loopbackServer, signInWithIdpCookies } from './flows.js';
+import { authCookieOf, openAuthCookie, signIn, startTestApp, testClock } from '../helpers/app.js';
+import { type TestIdp, discover, endIdpSession, startTestIdp } from '../helpers/idp.js';
+import { reserveServer } from '../helpers/ports.js';
 
 /** The app on a real loopback port, since the IdP calls it; the IdP configured with that URL. */
-let appServer: Awaited<ReturnType<typeof loopbackServer>>;
+let appServer: Awaited<ReturnType<typeof reserveServer>>;
 let idp: TestIdp;
 let bff: Awaited<ReturnType<typeof startTestApp>>;
 /** The app the IdP's back-channel calls reach: `bff` unless a test swaps in its own. */
@@ -14,7 +14,7 @@ let serving: Express;
 const backchannel = { success: 0, error: [] as string[] };
 
 beforeAll(async () => {
-  appServer = await loopbackServer();
+  appServer = await reserveServer();
   idp = await startTestIdp({ appBaseUrl: appServer.url });
   idp.idp.provider.on('backchannel.success', () => void (backchannel.success += 1));
   idp.idp.provider.on('backchannel.error', (_ctx, error) => void backchannel.error.push(error.message));
@@ -35,12 +35,12 @@ describe('OIDC Back-Channel Logout 1.0, IdP → app', () => {
   });
 
   test('signing out at the IdP makes the app cookie anonymous at once, though it has not expired', async () => {
-    const { cookie, idpCookies } = await signInWithIdpCookies(bff.app);
+    const { cookie, atIdp } = await signIn(bff.app);
     const session = openAuthCookie(cookie.value)!;
     expect(session.sid).toEqual(expect.any(String));
     expect((await request(bff.app).get('/about').set('Cookie', cookie.pair)).status).toBe(200);
 
-    const confirmed = await endIdpSession(idp, idpCookies, session.idToken, `${appServer.url}/`);
+    const confirmed = await endIdpSession(idp, atIdp.browser, session.idToken, `${appServer.url}/`);
     expect(confirmed.headers.get('location')).toBe(`${appServer.url}/`);
     expect(backchannel).toEqual({ success: 1, error: [] });
 
@@ -51,9 +51,9 @@ describe('OIDC Back-Channel Logout 1.0, IdP → app', () => {
   });
 
   test('another session of the same user is left alone', async () => {
-    const kept = await signInWithIdpCookies(bff.app);
-    const ended = await signInWithIdpCookies(bff.app);
-    await endIdpSession(idp, ended.idpCookies, openAuthCookie(ended.cookie.value)!.idToken);
+    const kept = await signIn(bff.app);
+    const ended = await signIn(bff.app);
+    await endIdpSession(idp, ended.atIdp.browser, openAuthCookie(ended.cookie.value)!.idToken);
     expect((await request(bff.app).get('/about').set('Cookie', ended.cookie.pair)).status).toBe(302);
     expect((await request(bff.app).get('/about').set('Cookie', kept.cookie.pair)).status).toBe(200);
   });
@@ -63,7 +63,7 @@ describe('OIDC Back-Channel Logout 1.0, IdP → app', () => {
     ['not a JWT', { logout_token: 'not-a-jwt' }],
     ['an id token, not a logout token', { logout_token: 'id-token' }],
   ])('a bad logout token (%s): 400', async (_case, form: Record<string, string>) => {
-    if (form.logout_token === 'id-token') form.logout_token = openAuthCookie((await signInWithIdpCookies(bff.app)).cookie.value)!.idToken;
+    if (form.logout_token === 'id-token') form.logout_token = openAuthCookie((await signIn(bff.app)).cookie.value)!.idToken;
     const res = await fetch(`${appServer.url}/backchannel-logout`, { method: 'POST', body: new URLSearchParams(form) });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: 'invalid_request' });
@@ -85,8 +85,8 @@ describe('a skewed app clock (the IdP on real time)', () => {
     const clock = testClock(Date.now() + skewMs - 30_000);
     skewed = await startTestApp(idp, { clock, config: { baseUrl: new URL(appServer.url), ...config } });
     serving = skewed.app;
-    const kept = await signInWithIdpCookies(skewed.app);
-    const ended = await signInWithIdpCookies(skewed.app);
+    const kept = await signIn(skewed.app);
+    const ended = await signIn(skewed.app);
     clock.advance(30_000);
     const renew = async (pair: string) => {
       const res = await request(skewed!.app).get('/about').set('Cookie', pair);
@@ -95,7 +95,7 @@ describe('a skewed app clock (the IdP on real time)', () => {
     const keptRenewal = await renew(kept.cookie.pair);
     const endedRenewal = await renew(ended.cookie.pair);
     const before = { success: backchannel.success, error: backchannel.error.length };
-    await endIdpSession(idp, ended.idpCookies, openAuthCookie(endedRenewal.cookie!.value)!.idToken);
+    await endIdpSession(idp, ended.atIdp.browser, openAuthCookie(endedRenewal.cookie!.value)!.idToken);
     const status = async (pair: string) => (await request(skewed!.app).get('/about').set('Cookie', pair)).status;
     return {
       renewals: [keptRenewal, endedRenewal].map(({ status, cookie }) => ({ status, renewals: cookie && openAuthCookie(cookie.value)!.renewals })),

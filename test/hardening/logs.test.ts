@@ -5,9 +5,10 @@ import request from 'supertest';
 import type { AuthSession } from '../../app/session.js';
 import { createLogger } from '../../common/log.js';
 import { type AccountRecord, hashPassword } from '../../idp/accounts.js';
-import { type SetCookie, authCookieOf, openAuthCookie, startTestApp, switchableFetch, type TestClock } from '../helpers/app.js';
-import { type TestIdp, SignInError, browserSignIn, callEndpoint, clientSecret, startTestIdp } from '../helpers/idp.js';
-import { endIdpSession, loopbackServer, signInWithIdpCookies } from './flows.js';
+import { type SetCookie, authCookieOf, openAuthCookie, signIn, startTestApp, switchableFetch, type TestClock } from '../helpers/app.js';
+import { type TestIdp, callEndpoint, clientSecret, endIdpSession, startTestIdp } from '../helpers/idp.js';
+import { reserveServer } from '../helpers/ports.js';
+import { SignInError, signInAtIdp } from '../helpers/sign-in.js';
 
 /** Distinctive secrets: a common word like "secret" would also match field names. */
 const PASSWORD = `pw-${randomBytes(12).toString('hex')}`;
@@ -33,7 +34,7 @@ const keepSession = (cookie: SetCookie): AuthSession => {
   return session;
 };
 
-let appServer: Awaited<ReturnType<typeof loopbackServer>>;
+let appServer: Awaited<ReturnType<typeof reserveServer>>;
 let idp: TestIdp;
 let bff: Awaited<ReturnType<typeof startTestApp>>;
 // Real time plus jumps: the logout token's iat is checked against the app's clock.
@@ -42,7 +43,7 @@ const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => void
 const network = switchableFetch();
 
 beforeAll(async () => {
-  appServer = await loopbackServer();
+  appServer = await reserveServer();
   idp = await startTestIdp({ appBaseUrl: appServer.url, deps: { logger: capture('idp') } });
   await writeFile(idp.config.accountsFile, JSON.stringify([CAROL]));
   bff = await startTestApp(idp, { clock, config: { baseUrl: new URL(appServer.url) }, deps: { logger: capture('app'), fetch: network.fetch } });
@@ -56,8 +57,8 @@ afterAll(async () => {
 });
 
 const signedIn = async () => {
-  const flow = await signInWithIdpCookies(bff.app, credentials);
-  keep(flow.transaction.value, flow.callbackUrl.searchParams.get('code') ?? undefined, ...flow.idpCookies.values());
+  const flow = await signIn(bff.app, '/about', { credentials });
+  keep(flow.transaction.value, flow.callbackUrl.searchParams.get('code') ?? undefined, ...flow.atIdp.cookies.values());
   return { ...flow, session: keepSession(flow.cookie) };
 };
 const about = (cookie: SetCookie) => request(bff.app).get('/about').set('Cookie', cookie.pair);
@@ -65,14 +66,14 @@ const about = (cookie: SetCookie) => request(bff.app).get('/about').set('Cookie'
 test('no token, cookie, secret or password in any log line through sign-in, logout, renewal, transient and refused renewals', async () => {
   // A wrong password first: the IdP logs the failure, but never the submitted name (people paste passwords there).
   const start = await request(bff.app).get('/login');
-  await expect(browserSignIn(start.headers.location!, { username: PASTED_PASSWORD, password: WRONG_PASSWORD })).rejects.toThrow(SignInError);
+  await expect(signInAtIdp(start.headers.location!, { username: PASTED_PASSWORD, password: WRONG_PASSWORD })).rejects.toThrow(SignInError);
   secrets.add(PASTED_PASSWORD);
 
   // Logout: the app's, then the IdP's, which calls the app's back channel.
   const first = await signedIn();
   const logout = await request(bff.app).post('/logout').set('Origin', appServer.url).set('Cookie', first.cookie.pair);
   expect(logout.status).toBe(303);
-  await endIdpSession(idp, first.idpCookies, first.session.idToken, `${appServer.url}/`);
+  await endIdpSession(idp, first.atIdp.browser, first.session.idToken, `${appServer.url}/`);
 
   // Renewal.
   const second = await signedIn();

@@ -13,7 +13,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import { type TestClock, startTestApp, testClock } from '../helpers/app.js';
-import { type TestIdp, browserSignIn, startTestIdp } from '../helpers/idp.js';
+import { type TestIdp, startTestIdp } from '../helpers/idp.js';
+import { createBrowser, signInAtIdp } from '../helpers/sign-in.js';
 
 const hasOpenssl = (() => {
   try {
@@ -68,21 +69,13 @@ const close = (server: Server) => {
   return new Promise((resolve) => server.close(resolve));
 };
 
-/** Just enough of a browser for the app: its cookies by name. */
+/** A browser at the app, each answer with its Set-Cookie lines as sent. */
 function appBrowser(origin: string) {
-  const jar = new Map<string, string>();
+  const browser = createBrowser();
   return {
-    jar,
     async get(pathname: string) {
-      const res = await fetch(new URL(pathname, origin), { redirect: 'manual', headers: { cookie: [...jar].map(([name, value]) => `${name}=${value}`).join('; ') } });
-      const lines = res.headers.getSetCookie();
-      for (const line of lines) {
-        const [pair = ''] = line.split(';');
-        const eq = pair.indexOf('=');
-        if (/max-age=0|expires=thu, 01 jan 1970/i.test(line)) jar.delete(pair.slice(0, eq));
-        else jar.set(pair.slice(0, eq), pair.slice(eq + 1));
-      }
-      return { res, lines, body: await res.text() };
+      const res = await browser.fetch(new URL(pathname, origin));
+      return { res, lines: res.headers.getSetCookie(), body: await res.text() };
     },
   };
 }
@@ -131,7 +124,7 @@ function appBrowser(origin: string) {
     expect(start.res.status).toBe(302);
     expect(start.lines.find((line) => line.startsWith('__Host-auth.tx='))).toMatch(/; secure/i);
 
-    const { redirect } = await browserSignIn(start.res.headers.get('location')!);
+    const { redirect } = await signInAtIdp(start.res.headers.get('location')!);
     expect(redirect.origin).toBe(appProxy.url);
     const idpCookies = idpProxy.setCookies.filter((line) => /^_(session|interaction|interaction_resume)=/.test(line));
     expect(new Set(idpCookies.map((line) => line.split('=')[0]))).toEqual(new Set(['_session', '_interaction', '_interaction_resume']));

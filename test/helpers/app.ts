@@ -9,7 +9,8 @@ import { createSealer } from '../../common/sealed.js';
 import type { AuthSession } from '../../app/session.js';
 import { tokenCookieName } from '../../app/cookie/auth-cookie.js';
 import { silentLogger } from '../../common/log.js';
-import { type Credentials, clientSecret, signInAtIdp, type TestIdp } from './idp.js';
+import { clientSecret, type TestIdp } from './idp.js';
+import { type Credentials, signInAtIdp } from './sign-in.js';
 
 export const COOKIE_KEYS = ['test-cookie-key-0000000001'];
 
@@ -95,15 +96,20 @@ export function openAuthCookie(value: string, keys = COOKIE_KEYS): AuthSession |
   return openSession(createSealer(keys, 'auth-cookie'), value);
 }
 
-/** The whole browser dance: /login → IdP login as bob → /signin-oidc. Returns the auth cookie. `secure`: as if behind a TLS terminator. */
+/**
+ * The whole browser dance against an in-process app: /login → the IdP's login form (as bob unless told) → /signin-oidc.
+ * Returns the auth cookie, and `atIdp` what the browser holds at the IdP (its cookies, for an IdP-side sign-out).
+ * `secure`: as if behind a TLS terminator.
+ */
 export async function signIn(app: Express, returnTo = '/about', { credentials, secure = false }: { credentials?: Credentials; secure?: boolean } = {}) {
   const get = (path: string) => request(app).get(path).set(secure ? { 'X-Forwarded-Proto': 'https' } : {});
   const start = await get(`/login?returnTo=${encodeURIComponent(returnTo)}`);
   if (start.status !== 302) throw new Error(`/login answered ${start.status}`);
   const transaction = setCookies(start).find((cookie) => cookie.name === tokenCookieName(secure, 'auth.tx'))!;
-  const callbackUrl = await signInAtIdp(start.headers.location!, credentials);
+  const atIdp = await signInAtIdp(start.headers.location!, credentials);
+  const callbackUrl = atIdp.redirect;
   const done = await get(callbackUrl.pathname + callbackUrl.search).set('Cookie', transaction.pair);
   const cookie = authCookieOf(done, tokenCookieName(secure));
   if (done.status !== 302 || !cookie) throw new Error(`/signin-oidc answered ${done.status}: ${done.text.slice(0, 200)}`);
-  return { cookie, response: done, transaction, callbackUrl };
+  return { cookie, response: done, transaction, callbackUrl, atIdp };
 }

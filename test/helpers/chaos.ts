@@ -2,15 +2,12 @@
  * What the chaos suite and `npm run chaos` share: the app → fault proxy → IdP stack on loopback ports, browsers that
  * count what a user would notice, and the IdP's revocations read from its log. Jest-free.
  */
-import { type Server, createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { type Logger, createLogger } from '../../common/log.js';
-import { type Browser, createBrowser } from '../../scripts/soak-browser.js';
 import { startTestApp } from './app.js';
 import { type FaultCounts, type FaultProxy, FAULT_KINDS, startFaultProxy } from './fault-proxy.js';
 import { startTestIdp, type TestIdp } from './idp.js';
-
-export const BOB = { username: 'bob', password: 'secret' };
+import { reserveServer } from './ports.js';
+import { type Browser, createBrowser } from './sign-in.js';
 
 /** Sign-in limits for a crowd of scripted browsers, all bob, all from one loopback address. */
 export const CROWD_THROTTLE = {
@@ -27,21 +24,6 @@ export function recordingLogger(): { logger: Logger; lines: Record<string, unkno
   const lines: Record<string, unknown>[] = [];
   const logger = createLogger('idp', 'info', (line) => void lines.push(JSON.parse(line) as Record<string, unknown>));
   return { logger, lines, revoked: () => lines.filter(isRevocation).length };
-}
-
-/** A loopback server bound now, its handler attached later: the IdP's client list needs the app's address before the app exists. */
-export async function reserveServer(): Promise<{ server: Server; url: string; close(): Promise<void> }> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    server,
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    async close() {
-      const closed = new Promise((resolve) => server.close(resolve));
-      server.closeAllConnections();
-      await closed;
-    },
-  };
 }
 
 export interface ChaosOptions {
@@ -128,7 +110,7 @@ export function note(tally: Tally, message: string) {
 /** A new browser signed in as bob through the app and the IdP's login form. */
 export async function signedInBrowser(appUrl: string, now: () => number, tally: Tally): Promise<Browser> {
   const browser = createBrowser(now);
-  await browser.signIn(appUrl, BOB);
+  await browser.signIn(appUrl);
   tally.sessions += 1;
   return browser;
 }

@@ -1,4 +1,4 @@
-/** The real IdP in-process for tests, and a scripted browser to sign in at it. */
+/** The real IdP in-process for tests, and the client side of the code flow against it (sign-in.ts fills in its login form). */
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
@@ -10,6 +10,7 @@ import { silentLogger } from '../../common/log.js';
 import { type IdpConfig, type IdpTtl, type StoreKind, defaultClients } from '../../idp/config.js';
 import { type Idp, type IdpDeps, createIdp } from '../../idp/app.js';
 import { deleteRedisKeys, redisReachable } from './redis.js';
+import { type Browser, SignOutError, confirmSignOut, signInAtIdp } from './sign-in.js';
 
 export const TEST_APP_BASE_URL = 'http://localhost:3000';
 
@@ -132,80 +133,6 @@ export async function storeSuites(kinds: readonly StoreKind[] = ['memory', 'sqli
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// The browser side
-
-export interface Credentials {
-  username: string;
-  password: string;
-}
-
-export class SignInError extends Error {
-  override name = 'SignInError';
-}
-
-/** What a browser holds after signing in: where the IdP sent it back to, and the IdP's cookies. */
-export interface BrowserSignIn {
-  redirect: URL;
-  cookies: Map<string, string>;
-}
-
-/** Follows the authorization URL, fills in the login form and returns the client redirect (code, state, iss). */
-export async function signInAtIdp(authorizationUrl: string | URL, credentials: Credentials = { username: 'bob', password: 'secret' }): Promise<URL> {
-  return (await browserSignIn(authorizationUrl, credentials)).redirect;
-}
-
-export async function browserSignIn(authorizationUrl: string | URL, credentials: Credentials = { username: 'bob', password: 'secret' }): Promise<BrowserSignIn> {
-  const jar = cookieJar();
-  let url = new URL(authorizationUrl);
-  const idpOrigin = url.origin;
-  let form: URLSearchParams | undefined;
-  for (let hop = 0; hop < 10; hop += 1) {
-    const res = await fetch(url, { method: form ? 'POST' : 'GET', body: form, redirect: 'manual', headers: { accept: 'text/html', cookie: jar.header(url) } });
-    jar.store(res);
-    form = undefined;
-    const location = res.headers.get('location');
-    if (res.status >= 300 && res.status < 400 && location) {
-      url = new URL(location, url);
-      if (url.origin !== idpOrigin) return { redirect: url, cookies: jar.values() };
-      continue;
-    }
-    const page = await res.text();
-    if (res.status === 401) throw new SignInError(`sign-in refused for ${credentials.username}: ${res.status}`);
-    const action = /<form method="post" action="([^"]+)"/.exec(page)?.[1];
-    if (res.status !== 200 || !action) throw new SignInError(`unexpected IdP answer ${res.status} at ${url.pathname}: ${page.slice(0, 300)}`);
-    url = new URL(action, url);
-    form = new URLSearchParams({ username: credentials.username, password: credentials.password });
-  }
-  throw new SignInError('too many redirects');
-}
-
-/** Just enough of a cookie jar for the IdP: path scoping and deletion by expiry. */
-function cookieJar() {
-  const cookies = new Map<string, { name: string; value: string; path: string }>();
-  return {
-    header: (url: URL) =>
-      [...cookies.values()]
-        .filter((cookie) => url.pathname.startsWith(cookie.path))
-        .map((cookie) => `${cookie.name}=${cookie.value}`)
-        .join('; '),
-    store(res: Response) {
-      for (const line of res.headers.getSetCookie()) {
-        const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
-        const eq = pair.indexOf('=');
-        const name = pair.slice(0, eq);
-        const attribute = (key: string) => attributes.find((attr) => attr.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
-        const cookiePath = attribute('path') ?? '/';
-        const expires = attribute('expires');
-        const gone = attribute('max-age') === '0' || (expires !== undefined && Date.parse(expires) <= Date.now());
-        if (gone) cookies.delete(`${name};${cookiePath}`);
-        else cookies.set(`${name};${cookiePath}`, { name, value: pair.slice(eq + 1), path: cookiePath });
-      }
-    },
-    values: () => new Map([...cookies.values()].map((cookie) => [cookie.name, cookie.value])),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 // The client side
 
 export interface TokenResponse {
@@ -306,14 +233,24 @@ export async function exchangeCode(testIdp: TestIdp, request: AuthorizationReque
   return answer.body as unknown as TokenResponse;
 }
 
-/** The whole code flow as bob, keeping what the browser ends up with: the redirect it followed and the IdP's cookies. */
+/** The whole code flow as bob, keeping what the browser ends up with: the redirect it followed and the IdP's cookies (`browser` holds them). */
 export async function browserCodeFlow(testIdp: TestIdp, clientId = 'mvc', secret = clientSecret(testIdp, clientId)) {
   const request = await authorizationRequest(testIdp, clientId);
-  const { redirect, cookies } = await browserSignIn(request.url);
-  return { tokens: await exchangeCode(testIdp, request, redirect, secret), redirect, cookies };
+  const { redirect, cookies, browser } = await signInAtIdp(request.url);
+  return { tokens: await exchangeCode(testIdp, request, redirect, secret), redirect, cookies, browser };
 }
 
 /** The code flow as bob: PKCE authorization request, browser sign-in, code exchange with client_secret_basic. */
 export async function codeFlowTokens(testIdp: TestIdp, clientId = 'mvc', secret = clientSecret(testIdp, clientId)): Promise<TokenResponse> {
   return (await browserCodeFlow(testIdp, clientId, secret)).tokens;
+}
+
+/** RP-initiated logout as a browser holding the IdP's cookies does it: the end-session page with id_token_hint, then "Yes, sign me out". */
+export async function endIdpSession(testIdp: TestIdp, browser: Browser, idToken: string, postLogoutRedirectUri?: string): Promise<Response> {
+  const url = new URL(String((await discover(testIdp)).end_session_endpoint));
+  url.searchParams.set('id_token_hint', idToken);
+  if (postLogoutRedirectUri) url.searchParams.set('post_logout_redirect_uri', postLogoutRedirectUri);
+  const confirmed = await confirmSignOut(browser, url);
+  if (confirmed.status !== 303) throw new SignOutError(`logout confirmation answered ${confirmed.status}`);
+  return confirmed;
 }

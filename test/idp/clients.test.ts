@@ -15,7 +15,7 @@ import {
   browserCodeFlow,
   callEndpoint,
   codeFlowTokens,
-  discover,
+  endIdpSession,
   introspect,
   refreshTokens,
   startTestIdp,
@@ -120,13 +120,8 @@ describe('a client from the file, on a running IdP', () => {
   });
 
   test('a sign-out at the IdP reaches its back-channel logout URI, though it is on loopback', async () => {
-    const { tokens, cookies } = await browserCodeFlow(idp, 'rp');
-    const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-    const endSession = new URL(String((await discover(idp)).end_session_endpoint));
-    endSession.search = new URLSearchParams({ id_token_hint: tokens.id_token }).toString();
-    const html = await (await fetch(endSession, { headers: { cookie } })).text();
-    const [, action, xsrf] = /<form id="op.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"/.exec(html)!;
-    await fetch(new URL(action!, idp.url), { method: 'POST', redirect: 'manual', headers: { cookie }, body: new URLSearchParams({ xsrf: xsrf!, logout: 'yes' }) });
+    const { tokens, browser } = await browserCodeFlow(idp, 'rp');
+    await endIdpSession(idp, browser, tokens.id_token);
     expect(receiver.logoutTokens).toHaveLength(1);
     expect(decodeJwt(receiver.logoutTokens[0]!)).toMatchObject({ aud: 'rp', sub: 'bob', iss: idp.url });
   });

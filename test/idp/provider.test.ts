@@ -1,18 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import {
-  type TestIdp,
-  SignInError,
-  authorizationRequest,
-  browserCodeFlow,
-  codeFlowTokens,
-  discover,
-  introspect,
-  postForm,
-  refreshTokens,
-  signInAtIdp,
-  startTestIdp,
-} from '../helpers/idp.js';
+import { type TestIdp, authorizationRequest, browserCodeFlow, codeFlowTokens, discover, introspect, postForm, refreshTokens, startTestIdp } from '../helpers/idp.js';
+import { SignInError, signInAtIdp } from '../helpers/sign-in.js';
 
 let idp: TestIdp;
 beforeAll(async () => {
@@ -114,7 +103,7 @@ describe('authorization requests', () => {
   test('prompt=consent is granted without a screen', async () => {
     const request = await authorizationRequest(idp);
     request.url.searchParams.set('prompt', 'consent');
-    const redirect = await signInAtIdp(request.url);
+    const { redirect } = await signInAtIdp(request.url);
     expect(redirect.searchParams.get('code')).toBeTruthy();
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { SignInError, authorizationRequest, browserSignIn, startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { authorizationRequest, startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { SignInError, signInAtIdp } from '../helpers/sign-in.js';
 
 let idp: TestIdp;
 beforeAll(async () => {
@@ -10,5 +11,5 @@ afterAll(async () => {
 });
 
 test('an IdP with a public issuer has no built-in bob: without an accounts file nobody signs in', async () => {
-  await expect(browserSignIn((await authorizationRequest(idp)).url)).rejects.toThrow(SignInError);
+  await expect(signInAtIdp((await authorizationRequest(idp)).url)).rejects.toThrow(SignInError);
 });

@@ -5,14 +5,14 @@ import {
   type AuthorizationRequest,
   type TestIdp,
   authorizationRequest,
-  browserSignIn,
   callEndpoint,
   discover,
+  endIdpSession,
   exchangeCode,
   postForm,
-  signInAtIdp,
   startTestIdp,
 } from '../helpers/idp.js';
+import { signInAtIdp } from '../helpers/sign-in.js';
 
 const OFFLINE = 'openid profile email offline_access';
 const SECRET = 'scopes-test-secret-0001';
@@ -43,8 +43,8 @@ afterAll(async () => {
 
 async function signIn(clientId: string, scope: string) {
   const request = await authorizationRequest(idp, clientId, scope);
-  const { redirect, cookies } = await browserSignIn(request.url);
-  return { tokens: await exchangeCode(idp, request, redirect), cookies };
+  const { redirect, browser } = await signInAtIdp(request.url);
+  return { tokens: await exchangeCode(idp, request, redirect), browser };
 }
 
 const refreshWithScope = (clientId: string, refreshToken: string, scope: string) =>
@@ -71,7 +71,7 @@ describe('offline_access means what it says', () => {
   test('asked for by a client whose registered scope leaves it out: refused, not silently dropped', async () => {
     const request = await authorizationRequest(idp, 'narrow', OFFLINE);
     // Refused before any login: the error goes back to the client's redirect URI.
-    const answer = await signInAtIdp(request.url);
+    const answer = (await signInAtIdp(request.url)).redirect;
     expect(answer.searchParams.get('error')).toBe('invalid_scope');
     expect(answer.searchParams.get('error_description')).toBe('requested scope is not allowed');
   });
@@ -86,7 +86,7 @@ describe('offline_access means what it says', () => {
     const url = new URL(plain.url.origin + plain.url.pathname);
     url.search = new URLSearchParams({ client_id: 'rp', request_uri: String(pushed.body.request_uri) }).toString();
     const request: AuthorizationRequest = { ...plain, url };
-    const tokens = await exchangeCode(idp, request, await signInAtIdp(url));
+    const tokens = await exchangeCode(idp, request, (await signInAtIdp(url)).redirect);
     expect(tokens.scope?.split(' ')).toContain('offline_access');
   });
 
@@ -94,19 +94,8 @@ describe('offline_access means what it says', () => {
     const bound = await signIn('rp', 'openid profile email');
     const offline = await signIn('rp', OFFLINE);
     expect(bound.tokens.refresh_token).toBeDefined();
-    for (const { tokens, cookies } of [bound, offline]) await signOutAtIdp(cookies, tokens.id_token);
+    for (const { tokens, browser } of [bound, offline]) await endIdpSession(idp, browser, tokens.id_token);
     expect((await refreshWithScope('rp', bound.tokens.refresh_token!, 'openid')).body).toMatchObject({ error: 'invalid_grant' });
     expect((await refreshWithScope('rp', offline.tokens.refresh_token!, OFFLINE)).status).toBe(200);
   });
 });
-
-/** RP-initiated logout as a browser does it: our confirmation page, then its form posted back. */
-async function signOutAtIdp(cookies: Map<string, string>, idToken: string) {
-  const cookie = [...cookies].map(([name, value]) => `${name}=${value}`).join('; ');
-  const endSession = new URL(String((await discover(idp)).end_session_endpoint));
-  endSession.search = new URLSearchParams({ id_token_hint: idToken }).toString();
-  const html = await (await fetch(endSession, { headers: { cookie } })).text();
-  const form = /<form id="op.logoutForm" method="post" action="([^"]+)"><input type="hidden" name="xsrf" value="([^"]+)"/.exec(html)!;
-  const done = await fetch(new URL(form[1]!, idp.url), { method: 'POST', redirect: 'manual', headers: { cookie }, body: new URLSearchParams({ xsrf: form[2]!, logout: 'yes' }) });
-  expect(done.status).toBe(303);
-}

@@ -15,10 +15,9 @@ import express from 'express';
 const { auth } = await import('express-openid-connect');
 const { readIdpConfig } = await import('../../idp/config.js');
 const { startTestIdp } = await import('../helpers/idp.js');
-const { createBrowser } = await import('../../scripts/soak-browser.js');
+const { BOB, confirmSignOut, createBrowser } = await import('../helpers/sign-in.js');
 
 const EOC_SECRET = 'eoc-test-client-secret-0001';
-const BOB = { username: 'bob', password: 'secret' };
 /** Access tokens (and the IdP-wide refresh tokens) live one second here, so "after expiry" takes a real second. */
 const TOKEN_TTL_S = 1;
 /** Bound on the wait for one access token to expire. */
@@ -126,9 +125,7 @@ describe('a stock express-openid-connect app, registered by one entry in IDP_CLI
     const logout = await browser.fetch(new URL('/logout', appUrl));
     const endSession = new URL(logout.headers.get('location')!);
     expect(endSession.pathname).toBe('/session/end');
-    const page = await (await browser.fetch(endSession)).text();
-    const [, action, xsrf] = /<form[^>]*action="([^"]+)"[^>]*><input type="hidden" name="xsrf" value="([^"]+)"/.exec(page)!;
-    const confirmed = await browser.fetch(new URL(action!, endSession), { method: 'POST', body: new URLSearchParams({ xsrf: xsrf!, logout: 'yes' }) });
+    const confirmed = await confirmSignOut(browser, endSession);
     expect(confirmed.headers.get('location')).toBe(`${appUrl}/`);
     // Signed out of the app, and of the IdP: going back ends at its login form, not back at the app.
     let url = new URL('/', appUrl);
