@@ -1,35 +1,37 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync, mkdirSync } from 'node:fs';
-import { type Browser, type Page, chromium } from 'playwright-core';
-import { testClock } from '../helpers/app.js';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from '@jest/globals';
+import { mkdirSync } from 'node:fs';
+import type { Browser, Page } from 'playwright-core';
+import { type TestClock, testClock } from '../helpers/app.js';
+import { chromiumSuite, launchChromium, newPage, signInPage, submitLogin } from '../helpers/chromium.js';
 import { type Stack, startStack } from '../helpers/stack.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = 'test-artifacts/e2e';
 const TTL = 10;
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`SKIPPED: browser end-to-end tests need Chromium at ${CHROMIUM} (apt-get install chromium)`);
-const suite = hasChromium ? describe : describe.skip;
 
-/** The app's clock moves instead of the test sleeping: the browser's cookie jar and the IdP keep real time. */
-suite('in a real browser (10-second tokens, the app clock moved)', () => {
-  const clock = testClock();
-  let stack: Stack;
+/**
+ * The app's clock moves instead of the test sleeping: the browser's cookie jar and the IdP keep real time.
+ * Each test has its own stack, clock and browser context, so any one runs alone.
+ */
+chromiumSuite('the browser end-to-end tests')('in a real browser (10-second tokens, the app clock moved)', () => {
   let browser: Browser;
+  let clock: TestClock;
+  let stack: Stack;
   let page: Page;
 
   beforeAll(async () => {
     mkdirSync(ARTIFACTS, { recursive: true });
-    stack = await startStack({ tokenTtl: TTL, now: clock.now });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
-    });
-    page = await (await browser.newContext({ viewport: { width: 1000, height: 900 } })).newPage();
+    browser = await launchChromium();
   }, 60_000);
-
   afterAll(async () => {
     await browser?.close();
+  });
+  beforeEach(async () => {
+    clock = testClock();
+    stack = await startStack({ tokenTtl: TTL, now: clock.now });
+    page = await newPage(browser);
+  }, 30_000);
+  afterEach(async () => {
+    await page?.context().close();
     await stack?.close();
   });
 
@@ -37,19 +39,16 @@ suite('in a real browser (10-second tokens, the app clock moved)', () => {
 
   test('wrong password: a clear message, no sign-in', async () => {
     await page.goto(`${stack.appUrl}/about`);
-    await page.fill('input[name=username]', 'bob');
-    await page.fill('input[name=password]', 'wrong');
-    await page.click('button[type=submit]');
+    await submitLogin(page, { username: 'bob', password: 'wrong' });
     await expect(page.textContent('body')).resolves.toContain('Invalid username or password');
+    expect(await authCookie()).toBeUndefined();
   }, 30_000);
 
   test('anonymous About → login page → bob / secret → About shows bob', async () => {
     await page.goto(`${stack.appUrl}/about`);
     expect(new URL(page.url()).origin).toBe(new URL(stack.idpUrl).origin);
     await page.screenshot({ path: `${ARTIFACTS}/login.png` });
-    await page.fill('input[name=username]', 'bob');
-    await page.fill('input[name=password]', 'secret');
-    await page.click('button[type=submit]');
+    await submitLogin(page);
     await page.waitForURL(`${stack.appUrl}/about`);
     await expect(page.textContent('body')).resolves.toContain('Bob');
     expect(await page.textContent('#renewals')).toBe('0');
@@ -58,6 +57,7 @@ suite('in a real browser (10-second tokens, the app clock moved)', () => {
   }, 30_000);
 
   test('past half-life a navigation renews: a new cookie, a full lifetime again, and the count grows', async () => {
+    await signInPage(page, stack.appUrl);
     const before = (await authCookie())!;
     clock.advance((TTL / 2 + 1) * 1000);
     await page.goto(`${stack.appUrl}/about`);
@@ -71,19 +71,19 @@ suite('in a real browser (10-second tokens, the app clock moved)', () => {
   }, 30_000);
 
   test('idle past expiry: About sends you to the IdP, whose live session signs you straight back in', async () => {
+    await signInPage(page, stack.appUrl);
     clock.advance((TTL + 1) * 1000);
     const idpRequests: string[] = [];
-    const track = (req: { url(): string }) => void (req.url().startsWith(stack.idpUrl) && idpRequests.push(req.url()));
-    page.on('request', track);
+    page.on('request', (req) => void (req.url().startsWith(stack.idpUrl) && idpRequests.push(req.url())));
     await page.goto(`${stack.appUrl}/about`);
     await page.waitForURL(`${stack.appUrl}/about`);
-    page.off('request', track);
     expect(idpRequests.some((url) => new URL(url).pathname === '/auth')).toBe(true);
     expect(await page.isVisible('input[name=password]')).toBe(false);
     expect(await page.textContent('#renewals')).toBe('0');
   }, 40_000);
 
   test('sign out: signed out at the app and at the IdP', async () => {
+    await signInPage(page, stack.appUrl);
     await page.click('text=Sign out');
     // The IdP asks to confirm ending its session.
     await page.waitForURL((url) => url.origin === new URL(stack.idpUrl).origin);

@@ -1,20 +1,15 @@
-import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { existsSync } from 'node:fs';
-import { type Browser, type Page, chromium } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import type { Browser, Page } from 'playwright-core';
 import { chunkName, joinValue } from '../../app/cookie/chunks.js';
 import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { openAuthCookie, testClock } from '../helpers/app.js';
+import { chromiumSuite, launchChromium, newPage, signInPage } from '../helpers/chromium.js';
 import { type Stack, startStack } from '../helpers/stack.js';
-
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) console.warn(`SKIPPED: the large-token browser test needs Chromium at ${CHROMIUM} (apt-get install chromium)`);
-const suite = hasChromium ? describe : describe.skip;
 
 /** A name this long makes the id token about 8 KB: with the access and refresh tokens, 8 KB of raw tokens. */
 const NAME = 'N'.repeat(5700);
 
-suite('in a real browser: 8 KB of tokens in a chunked cookie', () => {
+chromiumSuite('the large-token browser tests')('in a real browser: 8 KB of tokens in a chunked cookie', () => {
   const clock = testClock();
   let stack: Stack;
   let browser: Browser;
@@ -23,8 +18,8 @@ suite('in a real browser: 8 KB of tokens in a chunked cookie', () => {
   beforeAll(async () => {
     const bob = DEFAULT_ACCOUNTS[0]!;
     stack = await startStack({ tokenTtl: 60, accounts: [{ ...bob, claims: { ...bob.claims, name: NAME } }], now: clock.now });
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
-    page = await (await browser.newContext()).newPage();
+    browser = await launchChromium();
+    page = await newPage(browser);
   }, 60_000);
 
   afterAll(async () => {
@@ -42,11 +37,7 @@ suite('in a real browser: 8 KB of tokens in a chunked cookie', () => {
   };
 
   test('signs in, keeps all three chunks, renews past half-life and signs out leaving none', async () => {
-    await page.goto(`${stack.appUrl}/about`);
-    await page.fill('input[name=username]', 'bob');
-    await page.fill('input[name=password]', 'secret');
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${stack.appUrl}/about`);
+    await signInPage(page, stack.appUrl);
     const signedIn = await authCookies();
     expect(signedIn.names).toEqual(['auth', 'auth.1', 'auth.2']);
     const { idToken, accessToken, refreshToken } = signedIn.session!;
