@@ -1,18 +1,27 @@
 /** The API alone against the real IdP: bearer checks, the introspection cache, and introspection vs local JWT validation. */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFile } from 'node:fs/promises';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import request from 'supertest';
 import { createApi } from '../../api/app.js';
 import { createLogger, silentLogger } from '../../common/log.js';
-import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { type AccessTokenFormat, defaultClients } from '../../idp/config.js';
 import { revokeAccount } from '../../idp/revoke.js';
 import type { StoreBackend } from '../../idp/store/backend.js';
 import { openStore } from '../../idp/store/open.js';
 import { type TestApi, startTestApi, testApiConfig } from '../helpers/api.js';
 import { testClock } from '../helpers/app.js';
-import { TEST_APP_BASE_URL, type TestIdp, authorizationRequest, codeFlowTokens, exchangeCode, refreshTokens, startTestIdp, userinfo } from '../helpers/idp.js';
+import {
+  TEST_APP_BASE_URL,
+  type TestIdp,
+  authorizationRequest,
+  codeFlowTokens,
+  editBobClaims,
+  exchangeCode,
+  refreshTokens,
+  restoreAccounts,
+  startTestIdp,
+  userinfo,
+} from '../helpers/idp.js';
 import { signInAtIdp } from '../helpers/sign-in.js';
 
 const CACHE_MS = 5000;
@@ -137,8 +146,10 @@ describe('JWT mode (resource-bound JWT access tokens, validated locally)', () =>
   beforeAll(async () => {
     idp = await startTestIdp({ accessTokenFormat: 'jwt' });
   });
+  afterEach(async () => {
+    await restoreAccounts(idp);
+  });
   afterAll(async () => {
-    await writeFile(idp.config.accountsFile, JSON.stringify(DEFAULT_ACCOUNTS));
     await idp.close();
   });
   const startApi = apiPerTest(() => idp);
@@ -161,15 +172,13 @@ describe('JWT mode (resource-bound JWT access tokens, validated locally)', () =>
   test('refresh rotates and keeps issuing API tokens; an edited role shows in the next one', async () => {
     const api = await startApi();
     const first = await codeFlowTokens(idp);
-    const [bob] = DEFAULT_ACCOUNTS;
-    await writeFile(idp.config.accountsFile, JSON.stringify([{ ...bob, claims: { ...bob!.claims, role: 'admin' } }]));
+    await editBobClaims(idp, { role: 'admin' });
     const refreshed = await refreshTokens(idp, first.refresh_token!);
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.refresh_token).not.toBe(first.refresh_token);
     expect(await api.profile(String(refreshed.body.access_token))).toMatchObject({ status: 200, body: { role: 'admin' } });
     expect((await api.profile(first.access_token)).body.role).toBe('user');
     expect(decodeJwt(String(refreshed.body.id_token)).role).toBe('admin');
-    await writeFile(idp.config.accountsFile, JSON.stringify(DEFAULT_ACCOUNTS));
   });
 
   test('a tampered, expired, or other-audience token: 401', async () => {

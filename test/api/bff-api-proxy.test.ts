@@ -1,18 +1,16 @@
 /** The BFF in front of the API: About, the /bff/api proxy, operator revocation and account edits, in both token modes. */
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { writeFile } from 'node:fs/promises';
 import { type IncomingHttpHeaders, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import type { Express } from 'express';
 import request from 'supertest';
-import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import type { AccessTokenFormat } from '../../idp/config.js';
 import { type TestApi, startTestApi } from '../helpers/api.js';
 import { type SetCookie, type TestClock, authCookieOf, openAuthCookie, signIn, startTestApp, testClock } from '../helpers/app.js';
-import { type TestIdp, startTestIdp } from '../helpers/idp.js';
+import { type TestIdp, editBobClaims, restoreAccounts, startTestIdp } from '../helpers/idp.js';
 
 const CACHE_MS = 5000;
 const HALF_LIFE_MS = 30_000;
@@ -37,6 +35,7 @@ function useStack(accessTokenFormat: AccessTokenFormat = 'opaque') {
   });
   afterEach(async () => {
     await Promise.all(closers.splice(0).map((close) => close()));
+    await restoreAccounts(idp);
   });
   return async ({ apiUrl }: { apiUrl?: URL } = {}): Promise<Stack> => {
     const clock = testClock();
@@ -116,19 +115,14 @@ describe('operator revocation and account edits', () => {
   test("bob's role edited in the accounts file: after the next renewal it shows in the cookie's claims and the API", async () => {
     const { idp, app, clock } = await start();
     let { cookie } = await signIn(app);
-    const [bob] = DEFAULT_ACCOUNTS;
-    await writeFile(idp.config.accountsFile, JSON.stringify([{ ...bob, claims: { ...bob!.claims, role: 'admin' } }]));
-    try {
-      expect((await proxy(app, cookie)).body.role).toBe('user'); // the current token was issued before the edit
-      clock.advance(HALF_LIFE_MS);
-      const renewed = await proxy(app, cookie);
-      expect(renewed.body.role).toBe('admin');
-      cookie = nextCookie(renewed, cookie)!;
-      const session = openAuthCookie(cookie.value)!;
-      expect(session.claims.role).toBe('admin');
-    } finally {
-      await writeFile(idp.config.accountsFile, JSON.stringify(DEFAULT_ACCOUNTS));
-    }
+    await editBobClaims(idp, { role: 'admin' });
+    expect((await proxy(app, cookie)).body.role).toBe('user'); // the current token was issued before the edit
+    clock.advance(HALF_LIFE_MS);
+    const renewed = await proxy(app, cookie);
+    expect(renewed.body.role).toBe('admin');
+    cookie = nextCookie(renewed, cookie)!;
+    const session = openAuthCookie(cookie.value)!;
+    expect(session.claims.role).toBe('admin');
   });
 });
 

@@ -1,5 +1,4 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
-import { writeFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import request, { type Response } from 'supertest';
 import type { Express } from 'express';
@@ -9,9 +8,8 @@ import { createMemoryRenewalStore } from '../../app/renewal/store-memory.js';
 import { createRedisRenewalStore } from '../../app/renewal/store-redis.js';
 import type { RenewalStore } from '../../app/renewal/store.js';
 import { MAX_COOKIE_BYTES } from '../../app/cookie/auth-cookie.js';
-import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { type TestClock, openAuthCookie, setCookies, startTestApp, testClock } from '../helpers/app.js';
-import { type TestIdp, startTestIdp } from '../helpers/idp.js';
+import { type TestIdp, editBobClaims, restoreAccounts, startTestIdp } from '../helpers/idp.js';
 import { deleteRedisKeys, redisReachable } from '../helpers/redis.js';
 import { signInAtIdp } from '../helpers/sign-in.js';
 
@@ -20,9 +18,8 @@ import { signInAtIdp } from '../helpers/sign-in.js';
  * name or group list would be), through sign-in, renewal, a stale-cookie replay and logout, with a browser-like jar.
  */
 
-const BOB = DEFAULT_ACCOUNTS[0]!;
 const LONG_NAME = 'N'.repeat(2600);
-const setName = (idp: TestIdp, name: string) => writeFile(idp.config.accountsFile, JSON.stringify([{ ...BOB, claims: { ...BOB.claims, name } }]));
+const setName = (idp: TestIdp, name: string) => editBobClaims(idp, { name });
 
 const redisUrl = process.env.REDIS_URL;
 const redisUp = await redisReachable(redisUrl);
@@ -79,6 +76,7 @@ describe('large tokens: JWT access tokens and a 2,600-character name', () => {
   });
   afterEach(async () => {
     for (const close of closers.splice(0).reverse()) await close();
+    await restoreAccounts(idp);
   });
   afterAll(async () => {
     await idp.close();

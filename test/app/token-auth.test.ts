@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { createPublicKey, generateKeyPairSync } from 'node:crypto';
+import { createPublicKey, generateKeyPairSync, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -163,9 +163,8 @@ describe('a private_key_jwt client in IDP_CLIENTS_FILE', () => {
     await rm(dir, { recursive: true, force: true });
   });
   const base = { client_id: 'rp', token_endpoint_auth_method: 'private_key_jwt', redirect_uris: ['https://rp.example.com/callback'] };
-  let files = 0;
   const readWith = async (client: object) => {
-    const file = path.join(dir, `clients-${(files += 1)}.json`);
+    const file = path.join(dir, `clients-${randomUUID()}.json`);
     await writeFile(file, JSON.stringify([client]));
     return () => readIdpConfig({ IDP_CLIENTS_FILE: file });
   };

@@ -11,13 +11,26 @@ let idp: TestIdp;
 let bff: Awaited<ReturnType<typeof startTestApp>>;
 /** The app the IdP's back-channel calls reach: `bff` unless a test swaps in its own. */
 let serving: Express;
-const backchannel = { success: 0, error: [] as string[] };
+const stopCounting: (() => void)[] = [];
+
+/** The IdP's back-channel logout calls from now until the test ends: each test counts its own. */
+function countBackchannel() {
+  const calls = { success: 0, error: [] as string[] };
+  const provider = idp.idp.provider;
+  const success = () => void (calls.success += 1);
+  const error = (_ctx: unknown, failure: Error) => void calls.error.push(failure.message);
+  provider.on('backchannel.success', success);
+  provider.on('backchannel.error', error);
+  stopCounting.push(() => void provider.removeListener('backchannel.success', success).removeListener('backchannel.error', error));
+  return calls;
+}
+afterEach(() => {
+  for (const stop of stopCounting.splice(0)) stop();
+});
 
 beforeAll(async () => {
   appServer = await reserveServer();
   idp = await startTestIdp({ appBaseUrl: appServer.url });
-  idp.idp.provider.on('backchannel.success', () => void (backchannel.success += 1));
-  idp.idp.provider.on('backchannel.error', (_ctx, error) => void backchannel.error.push(error.message));
   // Real time: the logout token's iat is checked against the app's clock.
   bff = await startTestApp(idp, { config: { baseUrl: new URL(appServer.url) }, deps: { now: Date.now } });
   serving = bff.app;
@@ -35,6 +48,7 @@ describe('OIDC Back-Channel Logout 1.0, IdP → app', () => {
   });
 
   test('signing out at the IdP makes the app cookie anonymous at once, though it has not expired', async () => {
+    const backchannel = countBackchannel();
     const { cookie, atIdp } = await signIn(bff.app);
     const session = openAuthCookie(cookie.value)!;
     expect(session.sid).toEqual(expect.any(String));
@@ -94,12 +108,12 @@ describe('a skewed app clock (the IdP on real time)', () => {
     };
     const keptRenewal = await renew(kept.cookie.pair);
     const endedRenewal = await renew(ended.cookie.pair);
-    const before = { success: backchannel.success, error: backchannel.error.length };
+    const backchannel = countBackchannel();
     await endIdpSession(idp, ended.atIdp.browser, openAuthCookie(endedRenewal.cookie!.value)!.idToken);
     const status = async (pair: string) => (await request(skewed!.app).get('/about').set('Cookie', pair)).status;
     return {
       renewals: [keptRenewal, endedRenewal].map(({ status, cookie }) => ({ status, renewals: cookie && openAuthCookie(cookie.value)!.renewals })),
-      backchannel: { success: backchannel.success - before.success, error: backchannel.error.length - before.error },
+      backchannel: { success: backchannel.success, error: backchannel.error.length },
       kept: await status(keptRenewal.cookie!.pair),
       ended: await status(endedRenewal.cookie!.pair),
       endedBeforeRenewal: await status(ended.cookie.pair),

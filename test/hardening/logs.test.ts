@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
+import { afterEach, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import request from 'supertest';
@@ -6,7 +6,7 @@ import type { AuthSession } from '../../app/session.js';
 import { createLogger } from '../../common/log.js';
 import { type AccountRecord, hashPassword } from '../../idp/accounts.js';
 import { type SetCookie, authCookieOf, openAuthCookie, signIn, startTestApp, switchableFetch, type TestClock } from '../helpers/app.js';
-import { type TestIdp, callEndpoint, clientSecret, endIdpSession, startTestIdp } from '../helpers/idp.js';
+import { callEndpoint, clientSecret, endIdpSession, startTestIdp } from '../helpers/idp.js';
 import { reserveServer } from '../helpers/ports.js';
 import { SignInError, signInAtIdp } from '../helpers/sign-in.js';
 
@@ -23,47 +23,48 @@ const credentials = { username: 'carol', password: PASSWORD };
 /** Typed into the username field by mistake. */
 const PASTED_PASSWORD = 'Tr0ub4dor&3-pasted-into-username';
 
-const lines: string[] = [];
-const capture = (service: string) => createLogger(service, 'debug', (line) => lines.push(line));
-/** Every value that must never reach a log line. */
-const secrets = new Set<string>([PASSWORD, WRONG_PASSWORD]);
-const keep = (...values: (string | undefined)[]) => values.forEach((value) => value && secrets.add(value));
-const keepSession = (cookie: SetCookie): AuthSession => {
-  const session = openAuthCookie(cookie.value)!;
-  keep(cookie.value, session.idToken, session.accessToken, session.refreshToken);
-  return session;
-};
-
-let appServer: Awaited<ReturnType<typeof reserveServer>>;
-let idp: TestIdp;
-let bff: Awaited<ReturnType<typeof startTestApp>>;
-// Real time plus jumps: the logout token's iat is checked against the app's clock.
-let offset = 0;
-const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
-const network = switchableFetch();
-
-beforeAll(async () => {
-  appServer = await reserveServer();
-  idp = await startTestIdp({ appBaseUrl: appServer.url, deps: { logger: capture('idp') } });
+/**
+ * Each test its own IdP (with carol's accounts file), app, log and clock. The app on a real loopback port: the IdP
+ * calls its back channel. `keep` records every value that must never reach a log line.
+ */
+async function stack() {
+  const lines: string[] = [];
+  const capture = (service: string) => createLogger(service, 'debug', (line) => lines.push(line));
+  const secrets = new Set<string>([PASSWORD, WRONG_PASSWORD]);
+  const keep = (...values: (string | undefined)[]) => values.forEach((value) => value && secrets.add(value));
+  // Real time plus jumps: the logout token's iat is checked against the app's clock.
+  let offset = 0;
+  const clock: TestClock = { now: () => Date.now() + offset, advance: (ms) => void (offset += ms) };
+  const network = switchableFetch();
+  const appServer = await reserveServer();
+  const idp = await startTestIdp({ appBaseUrl: appServer.url, deps: { logger: capture('idp') } });
   await writeFile(idp.config.accountsFile, JSON.stringify([CAROL]));
-  bff = await startTestApp(idp, { clock, config: { baseUrl: new URL(appServer.url) }, deps: { logger: capture('app'), fetch: network.fetch } });
+  const bff = await startTestApp(idp, { clock, config: { baseUrl: new URL(appServer.url) }, deps: { logger: capture('app'), fetch: network.fetch } });
   appServer.server.on('request', bff.app);
+  closers.push(appServer.close, bff.close, idp.close);
   keep(clientSecret(idp, 'mvc'), clientSecret(idp, 'api'));
-});
-afterAll(async () => {
-  await appServer.close();
-  await bff.close();
-  await idp.close();
-});
 
-const signedIn = async () => {
-  const flow = await signIn(bff.app, '/about', { credentials });
-  keep(flow.transaction.value, flow.callbackUrl.searchParams.get('code') ?? undefined, ...flow.atIdp.cookies.values());
-  return { ...flow, session: keepSession(flow.cookie) };
-};
-const about = (cookie: SetCookie) => request(bff.app).get('/about').set('Cookie', cookie.pair);
+  const keepSession = (cookie: SetCookie): AuthSession => {
+    const session = openAuthCookie(cookie.value)!;
+    keep(cookie.value, session.idToken, session.accessToken, session.refreshToken);
+    return session;
+  };
+  const signedIn = async () => {
+    const flow = await signIn(bff.app, '/about', { credentials });
+    keep(flow.transaction.value, flow.callbackUrl.searchParams.get('code') ?? undefined, ...flow.atIdp.cookies.values());
+    return { ...flow, session: keepSession(flow.cookie) };
+  };
+  const about = (cookie: SetCookie) => request(bff.app).get('/about').set('Cookie', cookie.pair);
+  return { lines, capture, secrets, keepSession, clock, network, appServer, idp, bff, signedIn, about };
+}
+
+const closers: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const close of closers.splice(0)) await close();
+});
 
 test('no token, cookie, secret or password in any log line through sign-in, logout, renewal, transient and refused renewals', async () => {
+  const { lines, secrets, keepSession, clock, network, appServer, idp, bff, signedIn, about } = await stack();
   // A wrong password first: the IdP logs the failure, but never the submitted name (people paste passwords there).
   const start = await request(bff.app).get('/login');
   await expect(signInAtIdp(start.headers.location!, { username: PASTED_PASSWORD, password: WRONG_PASSWORD })).rejects.toThrow(SignInError);
@@ -103,6 +104,7 @@ test('no token, cookie, secret or password in any log line through sign-in, logo
 });
 
 test('a refresh token nested deep in a logged field is not printed', async () => {
+  const { lines, capture, signedIn } = await stack();
   const { session } = await signedIn();
   const before = lines.length;
   const deep = { response: { body: { data: { tokens: { refresh_token: session.refreshToken, copy: session.refreshToken } } } } };

@@ -137,15 +137,16 @@ function appBrowser(origin: string) {
     expect(authCookie).toMatch(/; path=\//i);
     expect(authCookie).not.toMatch(/; domain=/i);
 
+    const refreshes = idp.refreshCalls();
     const about = await browser.get('/about');
     expect(about.res.status).toBe(200);
     expect(about.body).toContain('Bob Smith');
-    expect(idp.refreshCalls()).toBe(0);
+    expect(idp.refreshCalls()).toBe(refreshes);
 
     clock.advance(31_000);
     const renewed = await browser.get('/about');
     expect(renewed.res.status).toBe(200);
-    expect(idp.refreshCalls()).toBe(1);
+    expect(idp.refreshCalls()).toBe(refreshes + 1);
     expect(renewed.lines.find((line) => line.startsWith('__Host-auth='))).toMatch(/; secure/i);
   });
 });

@@ -1,12 +1,13 @@
 /** The real IdP in-process for tests, and the client side of the code flow against it (sign-in.ts fills in its login form). */
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { KoaContextWithOIDC, Provider } from 'oidc-provider';
 import { silentLogger } from '../../common/log.js';
+import { type AccountClaims, DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { type IdpConfig, type IdpTtl, type StoreKind, defaultClients } from '../../idp/config.js';
 import { type Idp, type IdpDeps, createIdp } from '../../idp/app.js';
 import { deleteRedisKeys, redisReachable } from './redis.js';
@@ -116,6 +117,17 @@ function closeServer(server: Server) {
   const closed = new Promise((resolve) => server.close(resolve));
   server.closeAllConnections();
   return closed;
+}
+
+/** Bob's claims edited in the IdP's accounts file, as an operator would: the IdP reads them at the next token request. */
+export function editBobClaims(testIdp: TestIdp, claims: Partial<AccountClaims>): Promise<void> {
+  const bob = DEFAULT_ACCOUNTS[0]!;
+  return writeFile(testIdp.config.accountsFile, JSON.stringify([{ ...bob, claims: { ...bob.claims, ...claims } }]));
+}
+
+/** The accounts file removed: the built-in bob again, for the next test. */
+export function restoreAccounts(testIdp: TestIdp): Promise<void> {
+  return rm(testIdp.config.accountsFile, { force: true });
 }
 
 /**

@@ -127,10 +127,11 @@ describe('with the window switched off (grace 0): the failure it prevents', () =
 
   test('a second presentation of a rotated token, however soon, revokes the grant: the session is dead', async () => {
     const token = (await codeFlowTokens(idp)).refresh_token!;
+    const revokedBefore = log.count('grant revoked');
     const first = await refreshTokens(idp, token);
     expect((await refreshTokens(idp, token)).body.error).toBe('invalid_grant');
     expect((await refreshTokens(idp, String(first.body.refresh_token))).body.error).toBe('invalid_grant');
-    expect(log.count('grant revoked')).toBe(1);
+    expect(log.count('grant revoked')).toBe(revokedBefore + 1);
   });
 
   test('two parallel presentations: one wins, the other revokes the grant under it', async () => {

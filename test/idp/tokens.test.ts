@@ -1,15 +1,15 @@
-import { afterAll, beforeAll, expect, test } from '@jest/globals';
-import { writeFile } from 'node:fs/promises';
+import { afterAll, afterEach, beforeAll, expect, test } from '@jest/globals';
 import { decodeJwt } from 'jose';
-import { DEFAULT_ACCOUNTS } from '../../idp/accounts.js';
 import { defaultClients } from '../../idp/config.js';
 import {
   TEST_APP_BASE_URL,
   type TestIdp,
   callEndpoint,
   codeFlowTokens,
+  editBobClaims,
   introspect,
   refreshTokens,
+  restoreAccounts,
   startTestIdp,
   storeSuites,
   userinfo,
@@ -31,6 +31,9 @@ for (const [store, suite] of await storeSuites()) {
       const clients = [...defaultClients({ appBaseUrl: TEST_APP_BASE_URL, mvcSecret: 'mvc-test-secret', apiSecret: 'api-test-secret' }), OTHER_CLIENT];
       // oidc-provider's own rotation, without the reuse grace window (refresh-grace.test.ts covers it).
       idp = await startTestIdp({ store, clients, refreshReuseGraceS: 0 });
+    });
+    afterEach(async () => {
+      await restoreAccounts(idp);
     });
     afterAll(async () => {
       await idp.close();
@@ -106,12 +109,10 @@ for (const [store, suite] of await storeSuites()) {
     test("an edited role shows in the next refresh's id token and access token", async () => {
       const tokens = await codeFlowTokens(idp);
       expect(decodeJwt(tokens.id_token).role).toBe('user');
-      const bob = DEFAULT_ACCOUNTS[0]!;
-      await writeFile(idp.config.accountsFile, JSON.stringify([{ ...bob, claims: { ...bob.claims, role: 'admin' } }]));
+      await editBobClaims(idp, { role: 'admin' });
       const refreshed = await refreshOk(tokens.refresh_token!);
       expect(decodeJwt(refreshed.id_token).role).toBe('admin');
       expect((await introspect(idp, refreshed.access_token)).body).toMatchObject({ role: 'admin' });
-      await writeFile(idp.config.accountsFile, JSON.stringify(DEFAULT_ACCOUNTS));
     });
 
     if (store !== 'memory') {
