@@ -8,6 +8,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../common/errors.js';
 import { type Browser, createBrowser } from '../test/helpers/sign-in.js';
 import { forkService } from './fork-service.js';
 import type { Memory, SoakUrls } from './soak-server.js';
@@ -18,10 +19,6 @@ const RAMP_MS = 10_000;
 const PAUSE_MS = { min: 1_000, max: 6_000 };
 const BURST = { probability: 0.15, max: 6 };
 const PATHS = ['/about', '/about', '/about', '/'];
-
-class UsageError extends Error {
-  override name = 'UsageError';
-}
 
 function readOptions(args: string[]) {
   let values: { sessions: string; minutes: string };
