@@ -29,14 +29,17 @@ export class IdpRefusalError extends errorClass(400, 'invalid_grant') {
   constructor(
     code: string,
     readonly description: string | undefined,
-    /** The IdP's HTTP status, for the log. */
-    readonly idpStatus: number,
+    /** The IdP's HTTP status, for the log; none when the error came back through the browser (the callback's `error`). */
+    readonly idpStatus: number | undefined,
     options?: ErrorOptions,
   ) {
     super(`the identity provider answered ${code}`, options);
     this.code = code;
   }
 }
+
+/** An answer that is neither tokens nor an OAuth error (a proxy's 4xx page, a response mode we do not support): the IdP's part is unknown. */
+export class IdpAnswerError extends errorClass(502, 'unexpected_answer') {}
 
 /** An answer arrived but cannot be this session's: it fails validation, lacks tokens or names another user. */
 export class UnusableAnswerError extends errorClass(502, 'unusable_answer') {}

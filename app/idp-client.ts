@@ -2,7 +2,7 @@ import * as client from 'openid-client';
 import { ServiceError } from '../common/errors.js';
 import { lazy } from '../common/lazy.js';
 import type { AppConfig, ClientAuthMethod } from './config.js';
-import { IdpRefusalError, IdpUnavailableError, UnusableAnswerError } from './errors.js';
+import { IdpAnswerError, IdpRefusalError, IdpUnavailableError, UnusableAnswerError } from './errors.js';
 
 /**
  * The IdP as seen by the app. Discovery is lazy and a failed discovery is not cached,
@@ -60,9 +60,13 @@ const UNUSABLE = new Set([
   'OAUTH_KEY_SELECTION_FAILED',
 ]);
 
+/** openid-client gave up waiting: the request went out. */
+const TIMEOUTS = new Set(['OAUTH_TIMEOUT', 'OAUTH_ABORT']);
+
 /**
  * The one place that reads openid-client's and fetch's errors: each becomes one of ours — the IdP unavailable (and whether
- * the request may have reached it), an OAuth refusal, or an unusable answer. Anything else is returned as it is: a bug.
+ * the request may have reached it), an OAuth refusal, an answer we cannot read, or an unusable answer. Anything else is
+ * returned as it is: a bug.
  */
 export function idpError(error: unknown): unknown {
   if (error instanceof ServiceError) return error;
@@ -72,9 +76,13 @@ export function idpError(error: unknown): unknown {
     const ours = idpError(cause);
     return ours instanceof ServiceError ? ours : error;
   }
-  if (typeof oauthError === 'string' && typeof status === 'number') {
-    if (status >= 500) return new IdpUnavailableError(true, { cause: error });
-    return new IdpRefusalError(oauthError, typeof error_description === 'string' ? error_description : undefined, status, { cause: error });
+  // A non-conforming answer carries the HTTP response as its cause.
+  const httpStatus = typeof status === 'number' ? status : (cause as { status?: unknown } | undefined)?.status;
+  const serverFault = typeof httpStatus === 'number' && httpStatus >= 500;
+  if (typeof oauthError === 'string') {
+    if (serverFault) return new IdpUnavailableError(true, { cause: error });
+    const description = typeof error_description === 'string' ? error_description : undefined;
+    return new IdpRefusalError(oauthError, description, typeof status === 'number' ? status : undefined, { cause: error });
   }
   // undici reports every network failure as TypeError('fetch failed') with the socket error as its cause; by name,
   // not instanceof: fetch's errors may come from another realm (a VM context, a worker).
@@ -82,16 +90,17 @@ export function idpError(error: unknown): unknown {
     const causeCode = (cause as { code?: unknown } | undefined)?.code;
     return new IdpUnavailableError(!(typeof causeCode === 'string' && UNSENT.has(causeCode)), { cause: error });
   }
-  if (typeof code === 'string' && UNUSABLE.has(code)) return new UnusableAnswerError(String(message), { cause: error });
-  // A timeout, or a page that is no OAuth answer (a proxy's 502, a 429): sent, and the IdP's part unknown.
-  if (typeof code === 'string' && code.startsWith('OAUTH_')) return new IdpUnavailableError(true, { cause: error });
-  return error;
+  if (typeof code !== 'string' || !code.startsWith('OAUTH_')) return error;
+  if (UNUSABLE.has(code)) return new UnusableAnswerError(String(message), { cause: error });
+  if (TIMEOUTS.has(code) || serverFault) return new IdpUnavailableError(true, { cause: error });
+  return new IdpAnswerError(String(message), { cause: error });
 }
 
 /** A failed call to the IdP, for a log line: the OAuth `error` and `error_description` and the HTTP status, never the body (it may hold tokens). */
 export function idpFailure(error: unknown): { reason: string; error?: string; error_description?: string; status?: number } {
+  // Ours wrap what openid-client or fetch said, which is the reason to log; the app's own checks have no cause.
   const { cause } = (error ?? {}) as { cause?: unknown };
-  const source = error instanceof IdpUnavailableError || error instanceof UnusableAnswerError ? cause : error;
+  const source = error instanceof ServiceError && cause !== undefined ? cause : error;
   const reason = source instanceof Error ? `${source.name}: ${source.message}` : String(source);
   if (error instanceof IdpRefusalError) return { reason, error: error.code, error_description: error.description, status: error.idpStatus };
   const status = (source as { status?: unknown } | undefined)?.status;

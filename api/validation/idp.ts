@@ -32,7 +32,7 @@ export async function introspect(idp: IdpConfiguration, token: string): Promise<
     return await client.tokenIntrospection(await idp(), token, { token_type_hint: 'access_token' });
   } catch (error) {
     if (error instanceof ValidationUnavailableError) throw error;
-    if ((error as { error?: unknown }).error === 'unsupported_token_type') throw new InvalidTokenError('the IdP does not introspect this kind of token', { cause: error });
+    if ((error as { error?: unknown } | undefined)?.error === 'unsupported_token_type') throw new InvalidTokenError('the IdP does not introspect this kind of token', { cause: error });
     throw new ValidationUnavailableError('the IdP cannot introspect the token', { cause: error });
   }
 }

@@ -1,5 +1,5 @@
 /** The renewal policy: pure functions of time and errors, no I/O. */
-import { IdpRefusalError, IdpUnavailableError, UnusableAnswerError } from '../errors.js';
+import { IdpAnswerError, IdpRefusalError, IdpUnavailableError, UnusableAnswerError } from '../errors.js';
 
 export function halfLife(issuedAt: number, expiresAt: number): number {
   return issuedAt + (expiresAt - issuedAt) / 2;
@@ -30,6 +30,7 @@ export type FailurePhase = 'unsent' | 'unknown' | 'refused' | 'unusable' | 'bug'
 /** The phase of an error as `idpError` left it: ours by class, anything else is a bug. */
 export function classifyRefreshFailure(error: unknown): FailurePhase {
   if (error instanceof IdpUnavailableError) return error.sent ? 'unknown' : 'unsent';
+  if (error instanceof IdpAnswerError) return 'unknown';
   // Any other OAuth error (temporarily_unavailable, invalid_request…) says nothing about the token: try it again.
   if (error instanceof IdpRefusalError) return REFUSALS.has(error.code) ? 'refused' : 'unknown';
   if (error instanceof UnusableAnswerError) return 'unusable';

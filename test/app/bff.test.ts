@@ -210,6 +210,24 @@ describe('callback errors are friendly pages', () => {
     expect(badState.text).not.toMatch(/at .*\.ts:\d+/);
   });
 
+  test('a callback tampered past the state check is the visitor’s sign-in failing (400), not the IdP unavailable (502)', async () => {
+    const { app } = await bff();
+    const { callbackUrl, transaction } = await signIn(app);
+    const tampered = (params: URLSearchParams) => request(app).get(`/signin-oidc?${params}`).set('Cookie', transaction.pair);
+    // An implicit-flow token slipped in: openid-client refuses the response mode.
+    const withIdToken = new URLSearchParams(callbackUrl.search);
+    withIdToken.set('id_token', 'x');
+    // An `error` Express never reads (past its 1,000 parameters) but openid-client does.
+    const hiddenError = new URLSearchParams(Array.from({ length: 1001 }, (_, i): [string, string] => [`k${i}`, '1']));
+    for (const [name, value] of new URLSearchParams(callbackUrl.search)) hiddenError.append(name, value);
+    hiddenError.append('error', 'access_denied');
+    for (const params of [withIdToken, hiddenError]) {
+      const res = await tampered(params);
+      expect(res.status).toBe(400);
+      expect(res.text).not.toContain('cannot be reached');
+    }
+  });
+
   test('IdP down: the app still starts; login answers 502 and works once the IdP is back', async () => {
     const network = switchableFetch();
     network.setDown(true);

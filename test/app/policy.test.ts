@@ -2,8 +2,8 @@ import { describe, expect, test } from '@jest/globals';
 import { classifyRefreshFailure, halfLife, isExpired, isRetryable, shouldRenew } from '../../app/renewal/policy.js';
 import { type AuthSession, type Tokens, sessionFromTokens } from '../../app/session.js';
 import { safeReturnTo } from '../../app/sign-in/login.js';
-import { IdpUnavailableError, UnusableAnswerError } from '../../app/errors.js';
-import { idpError } from '../../app/idp-client.js';
+import { IdpAnswerError, IdpUnavailableError, UnusableAnswerError } from '../../app/errors.js';
+import { idpError, idpFailure } from '../../app/idp-client.js';
 
 describe('shouldRenew', () => {
   const issuedAt = 1_000_000;
@@ -81,6 +81,23 @@ describe('idpError: the IdP unavailable is one error, shown to the visitor as su
   });
   test('an OAuth refusal is not: it carries the OAuth error as its code', () => {
     expect(idpError({ error: 'invalid_grant', status: 400 })).toMatchObject({ code: 'invalid_grant', idpStatus: 400, expose: false });
+  });
+  test('a page that is no OAuth answer: the IdP unavailable on a 5xx, an unexpected answer otherwise (retried either way)', () => {
+    const page = (status: number) => ({ code: 'OAUTH_RESPONSE_IS_NOT_CONFORM', message: 'unexpected response', cause: { status } });
+    expect(idpError(page(502))).toBeInstanceOf(IdpUnavailableError);
+    expect(idpError(page(429))).toBeInstanceOf(IdpAnswerError);
+    expect(classifyRefreshFailure(idpError(page(429)))).toBe('unknown');
+  });
+  test('an OAuth error that came back through the browser has no HTTP status and is still a refusal', () => {
+    expect(idpError({ error: 'access_denied', code: 'OAUTH_AUTHORIZATION_RESPONSE_ERROR' })).toMatchObject({ code: 'access_denied', idpStatus: undefined });
+  });
+  test('the log line gives the reason: what openid-client said, or the app’s own check', () => {
+    expect(idpFailure(idpError({ error: 'invalid_grant', error_description: 'grant request is invalid', status: 400, name: 'ResponseBodyError', message: 'server responded with an error' }))).toMatchObject({
+      error: 'invalid_grant',
+      error_description: 'grant request is invalid',
+      status: 400,
+    });
+    expect(idpFailure(new UnusableAnswerError('the refreshed id token names another user (sub eve)')).reason).toBe('UnusableAnswerError: the refreshed id token names another user (sub eve)');
   });
   test('what it does not recognise is returned as it is', () => {
     const bug = new RangeError('oops');
