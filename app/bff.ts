@@ -30,7 +30,7 @@ export interface BffDeps {
   /** Replaces fetch for calls to the IdP. */
   fetch?: CustomFetch;
   /** Replace the stores chosen from the config. */
-  renewals?: RenewalStore;
+  renewalStore?: RenewalStore;
   logouts?: LogoutStore;
 }
 
@@ -45,21 +45,21 @@ export interface StoreOptions {
   now: () => number;
   logger: Logger;
   /** Used instead of the store the config would pick. */
-  renewals?: RenewalStore;
+  renewalStore?: RenewalStore;
   logouts?: LogoutStore;
 }
 
 /** The renewal and logout stores the config asks for: in this process, or shared through Redis (REDIS_URL). */
-export function openStores(config: AppConfig, { now, logger, renewals, logouts }: StoreOptions) {
+export function openStores(config: AppConfig, { now, logger, renewalStore, logouts }: StoreOptions) {
   const redis = config.redisUrl ? connectRedis(config.redisUrl, config.redisTimeoutMs, logger) : undefined;
   const staleGraceMs = config.staleCookieGraceMs;
   // The lock outlives the refresh call's timeout, so a slow IdP cannot let a second refresh through; a waiter waits no longer than one.
-  renewals ??= redis
+  renewalStore ??= redis
     ? createRedisRenewalStore(redis, { lockTtlMs: 2 * config.idpTimeoutMs + 1000, waitMs: config.idpTimeoutMs, now, logger, staleGraceMs })
     : createMemoryRenewalStore(now, { staleGraceMs });
   logouts ??= redis ? createRedisLogoutStore(redis, { now, logger }) : createMemoryLogoutStore(now);
   // Not quit(): it fails while Redis is away, and nothing pending matters any more.
-  return { renewals, logouts, disconnect: () => redis?.disconnect() };
+  return { renewalStore, logouts, disconnect: () => redis?.disconnect() };
 }
 
 /**
@@ -72,7 +72,7 @@ export async function createBffAuth(config: AppConfig, deps: BffDeps = {}): Prom
   const logger = deps.logger ?? createLogger('app', config.logLevel);
   const secure = config.baseUrl.protocol === 'https:';
   const idp = createIdpClient(config, { fetch: deps.fetch });
-  const { renewals, logouts, disconnect } = openStores(config, { now, logger, renewals: deps.renewals, logouts: deps.logouts });
+  const { renewalStore, logouts, disconnect } = openStores(config, { now, logger, renewalStore: deps.renewalStore, logouts: deps.logouts });
   const cookie = createTokenCookie({
     secure,
     mode: config.cookieMode,
@@ -90,7 +90,7 @@ export async function createBffAuth(config: AppConfig, deps: BffDeps = {}): Prom
   const router = Router();
   // Before the auth middleware: the IdP's server-to-server call carries no cookie.
   router.use('/backchannel-logout', backchannelLogout(config, idp, logouts, lifetimes, now, logger));
-  router.use(authMiddleware({ cookie, refresh: createRefresh(idp, now, logger), renewals, logouts, now, logger, lifetimes }));
+  router.use(authMiddleware({ cookie, refresh: createRefresh(idp, now, logger), renewalStore, logouts, now, logger, lifetimes }));
   router.get('/login', secureRequest, login(config, idp, transactions, now));
   router.get('/signin-oidc', secureRequest, callback(config, idp, transactions, cookie, lifetimes, now, logger));
   router.post('/logout', sameOrigin(config), logout(config, idp, { cookie, logouts, lifetimes, now, logger }));
@@ -100,7 +100,7 @@ export async function createBffAuth(config: AppConfig, deps: BffDeps = {}): Prom
     router,
     idp,
     async close() {
-      await renewals.close();
+      await renewalStore.close();
       await logouts.close();
       disconnect();
     },

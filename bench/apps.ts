@@ -64,19 +64,19 @@ export function benchAppConfig(issuer = NOWHERE): AppConfig {
 /** Our middleware mounted as createApp mounts it (cookie, refresh, renewal and logout stores), then the page. */
 export async function ourApp({ issuer, now = Date.now, fetch, refresh, redisUrl }: OurAppOptions = {}) {
   const config = { ...benchAppConfig(issuer), redisUrl };
-  const { renewals, logouts, disconnect } = openStores(config, { now, logger: silentLogger });
+  const { renewalStore, logouts, disconnect } = openStores(config, { now, logger: silentLogger });
   const cookie = createTokenCookie({ secure: false, mode: config.cookieMode, sealer: createSealer(config.cookieKeys, 'auth-cookie'), cacheEntries: config.cookieCacheEntries, now, maxBytes: config.cookieMaxBytes });
   refresh ??= createRefresh(createIdpClient(config, { fetch }), now, silentLogger);
   const app = express();
   app.disable('x-powered-by');
-  app.use(authMiddleware({ cookie, refresh, renewals, logouts, now, logger: silentLogger }));
+  app.use(authMiddleware({ cookie, refresh, renewalStore, logouts, now, logger: silentLogger }));
   app.get(PAGE, requireAuth, (req, res) => {
     res.send(page(req.auth!.user.name));
   });
   /** Renewal outcomes held in process (the memory store only). */
-  const cachedOutcomes = () => ('size' in renewals ? (renewals.size as number) : Number.NaN);
+  const cachedOutcomes = () => ('size' in renewalStore ? (renewalStore.size as number) : Number.NaN);
   const close = async () => {
-    await renewals.close();
+    await renewalStore.close();
     await logouts.close();
     disconnect();
   };

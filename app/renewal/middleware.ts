@@ -31,7 +31,7 @@ declare global {
 export interface AuthMiddlewareOptions {
   cookie: TokenCookie;
   refresh: Refresh;
-  renewals: RenewalStore;
+  renewalStore: RenewalStore;
   logouts: LogoutStore;
   now: () => number;
   logger: Logger;
@@ -47,7 +47,7 @@ function toContext({ claims, idToken, accessToken, issuedAt, expiresAt, renewals
  * Reads the auth cookie on every request and renews the tokens at or past half-life.
  * Mount it before the routes that need `req.auth`; it never rejects a request itself.
  */
-export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger, lifetimes = createCookieLifetimes() }: AuthMiddlewareOptions): RequestHandler {
+export function authMiddleware({ cookie, refresh, renewalStore, logouts, now, logger, lifetimes = createCookieLifetimes() }: AuthMiddlewareOptions): RequestHandler {
   // An unreachable logout store must not log everyone out: the IdP refuses the next renewal anyway.
   const loggedOut = (session: AuthSession) =>
     isLoggedOut(logouts, session).catch((error: unknown) => {
@@ -57,7 +57,7 @@ export function authMiddleware({ cookie, refresh, renewals, logouts, now, logger
 
   const renew = async (req: Request, res: Response, session: AuthSession): Promise<AuthSession | undefined> => {
     try {
-      const outcome = await renewals.renew(session.refreshToken!, session.expiresAt, () => refresh(session));
+      const outcome = await renewalStore.renew(session.refreshToken!, session.expiresAt, () => refresh(session));
       if (outcome.kind === 'renewed') {
         lifetimes.observe(outcome.session);
         // A logout that landed while the refresh was at the IdP still ends the session: judged by the cookie renewed.

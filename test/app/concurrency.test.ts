@@ -71,7 +71,7 @@ describe('concurrent renewal, one instance', () => {
   test('failure mode: without the protection (and without the IdP grace window) the same burst logs the user out', async () => {
     const clock = testClock();
     const strictIdp = await startTestIdp({ refreshReuseGraceS: 0 });
-    const { app, close } = await startTestApp(strictIdp, { clock, deps: { renewals: uncoordinated } });
+    const { app, close } = await startTestApp(strictIdp, { clock, deps: { renewalStore: uncoordinated } });
     const tally = await burstScenario([app], clock);
     await close();
     await strictIdp.close();
@@ -90,7 +90,7 @@ withRedis('concurrent renewal, two instances on one Redis', () => {
     const prefix = `test:${process.pid}:${Date.now()}:`;
     const connections = [1, 2].map(() => new Redis(redisUrl!));
     const stores = await Promise.all(connections.map((redis) => createRedisRenewalStore(redis, { lockTtlMs: 5000, now: clock.now, prefix })));
-    const instances = await Promise.all(stores.map((renewals) => startTestApp(idp, { clock, deps: { renewals } })));
+    const instances = await Promise.all(stores.map((renewalStore) => startTestApp(idp, { clock, deps: { renewalStore } })));
     const before = idp.refreshCalls();
     const tally = await burstScenario(instances.map((instance) => instance.app), clock);
     await Promise.all(instances.map((instance) => instance.close()));

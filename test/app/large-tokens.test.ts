@@ -83,12 +83,12 @@ describe('large tokens: JWT access tokens and a 2,600-character name', () => {
   });
 
   const lines: string[] = [];
-  const bff = async (clock: TestClock, options: { renewals?: RenewalStore; cookieMaxBytes?: number } = {}) => {
+  const bff = async (clock: TestClock, options: { renewalStore?: RenewalStore; cookieMaxBytes?: number } = {}) => {
     lines.length = 0;
     const started = await startTestApp(idp, {
       clock,
       config: options.cookieMaxBytes ? { cookieMaxBytes: options.cookieMaxBytes } : {},
-      deps: { renewals: options.renewals, logger: createLogger('app', 'info', (line) => lines.push(line)) },
+      deps: { renewalStore: options.renewalStore, logger: createLogger('app', 'info', (line) => lines.push(line)) },
     });
     closers.push(started.close);
     return started.app;
@@ -112,7 +112,7 @@ describe('large tokens: JWT access tokens and a 2,600-character name', () => {
   test.each(stores)('%s renewal store: sign-in, renewal past half-life, stale-cookie replay, logout — every cookie < 4,096 bytes, none left', async (_store, renewals) => {
     await setName(idp, LONG_NAME);
     const clock = testClock();
-    const app = await bff(clock, { renewals: await renewals(clock) });
+    const app = await bff(clock, { renewalStore: await renewals(clock) });
     const jar = cookieJar();
 
     const done = await signInto(app, jar);

@@ -104,7 +104,7 @@ describe('POST /logout ends every copy of the session', () => {
     const local = createMemoryRenewalStore(clock.now);
     const copied: { sid?: string } = {};
     // The user's logout arrives (on any instance) while the copy's refresh is at the IdP, which answers it all the same.
-    const renewals: RenewalStore = {
+    const renewalStore: RenewalStore = {
       renew: (token, validUntil, refresh) =>
         local.renew(token, validUntil, async () => {
           await logouts.remember([`sid:${copied.sid}`], clock.now(), 60_000);
@@ -113,7 +113,7 @@ describe('POST /logout ends every copy of the session', () => {
         }),
       close: () => local.close(),
     };
-    const { app } = await appOn(idp, { clock, deps: { logouts, renewals } });
+    const { app } = await appOn(idp, { clock, deps: { logouts, renewalStore } });
     const { cookie: copy } = await signIn(app);
     copied.sid = openAuthCookie(copy.value)!.sid;
     clock.advance(31_000);

@@ -122,7 +122,7 @@ withServer('chaos: Redis killed, restarted empty and hung under two app instance
   });
 
   /** An app instance on the private Redis, the injected clock and the watched fetch; `deps` replaces stores (protection off). */
-  const startInstance = async (deps: { renewals?: RenewalStore; logouts?: LogoutStore } = {}) => {
+  const startInstance = async (deps: { renewalStore?: RenewalStore; logouts?: LogoutStore } = {}) => {
     const log = recordingAppLogger();
     const instance = await startTestApp(setup.idp, {
       clock: setup.clock,
@@ -146,7 +146,7 @@ withServer('chaos: Redis killed, restarted empty and hung under two app instance
    */
   async function mixedRun(renewals?: () => RenewalStore) {
     const { server, clock, tally, watched, idp } = setup;
-    const instances = [await startInstance({ renewals: renewals?.() }), await startInstance({ renewals: renewals?.() })];
+    const instances = [await startInstance({ renewalStore: renewals?.() }), await startInstance({ renewalStore: renewals?.() })];
     const sessions = await Promise.all(
       Array.from({ length: SESSIONS }, async (_, index) => {
         const { cookie } = await signIn(instances[index % 2]!.app);
@@ -252,7 +252,7 @@ withServer('chaos: Redis killed, restarted empty and hung under two app instance
   });
 
   /** One session on one instance: past half-life, Redis killed as the refresh goes out, then the next request. */
-  async function killDuringRenewal(deps: { renewals?: RenewalStore } = {}) {
+  async function killDuringRenewal(deps: { renewalStore?: RenewalStore } = {}) {
     const { server, clock, tally, watched } = setup;
     const { app } = await startInstance(deps);
     const { cookie } = await signIn(app);
@@ -275,7 +275,7 @@ withServer('chaos: Redis killed, restarted empty and hung under two app instance
   test('failure mode: a store that stores the outcome before answering loses the new tokens; without IdP grace the user is logged out', async () => {
     await setup.close();
     setup = await setUp(0);
-    const run = await killDuringRenewal({ renewals: storeThenAnswer() });
+    const run = await killDuringRenewal({ renewalStore: storeThenAnswer() });
     console.log(`failure mode, store before answering: ${JSON.stringify(run)}`);
     expect(run).toEqual({ renewed: false, lost: 1, logouts: 1, revoked: 1 });
   });
