@@ -3,7 +3,6 @@ import type { Level } from '../common/log.js';
 
 /** `introspection` asks the IdP about every token (revocation shows at once); `jwt` verifies locally against the JWKS (fast, but blind to revocation). */
 export const TOKEN_VALIDATIONS = ['introspection', 'jwt'] as const;
-export type TokenValidation = (typeof TOKEN_VALIDATIONS)[number];
 
 export interface ApiConfig {
   port: number;
@@ -11,7 +10,7 @@ export interface ApiConfig {
   /** The API's own client at the IdP, for introspection. */
   clientId: string;
   clientSecret: string;
-  validation: TokenValidation;
+  validation: (typeof TOKEN_VALIDATIONS)[number];
   /** What a token's `aud` must name (one of them), as the IdP writes it: any string, e.g. our IdP's resource indicator or another IdP's API identifier. */
   audience: string[];
   /** How long a positive introspection answer is reused; never past the token's `exp`. */
