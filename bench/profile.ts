@@ -101,3 +101,51 @@ export function hotspotTables({ usPerRequest, byOwner, byFunction }: Hotspots, t
     ours.length ? table(['function', 'where', 'self time', 'µs/request'], ours.slice(0, 8).map((f) => [`\`${f.name}\``, f.where, pct(f.share), us(f.share)])) : '(none sampled)',
   ].join('\n');
 }
+
+/** µs per request by key, from a profile's shares. */
+function perRequest<T>(rows: readonly T[], key: (row: T) => string, share: (row: T) => number, usPerRequest: number): Map<string, number> {
+  const us = new Map<string, number>();
+  for (const row of rows) us.set(key(row), (us.get(key(row)) ?? 0) + share(row) * usPerRequest);
+  return us;
+}
+
+/** Rows of [key, base µs, other µs, difference], largest difference first. */
+function sideBySide(base: Map<string, number>, other: Map<string, number>, topN: number): [string, number, number, number][] {
+  return [...new Set([...base.keys(), ...other.keys()])]
+    .map((key): [string, number, number, number] => [key, base.get(key) ?? 0, other.get(key) ?? 0, (other.get(key) ?? 0) - (base.get(key) ?? 0)])
+    .sort((a, b) => b[3] - a[3])
+    .slice(0, topN);
+}
+
+/**
+ * Two servers under the same load, side by side: sampled µs per request by owner and by function, sorted by how much
+ * more `other` spends than `base`. What the difference is made of is where `other`'s extra cost goes.
+ */
+export function differenceTables(base: Hotspots, other: Hotspots, [baseName, otherName]: [string, string], topN = 12): string {
+  const us = (value: number) => num(value, 1);
+  const signed = (value: number) => (value >= 0 ? '+' : '−') + us(Math.abs(value));
+  const owners = sideBySide(
+    perRequest(base.byOwner, (o) => o.owner, (o) => o.share, base.usPerRequest),
+    perRequest(other.byOwner, (o) => o.owner, (o) => o.share, other.usPerRequest),
+    topN,
+  );
+  const fnKey = (f: Hotspots['byFunction'][number]) => `\`${f.name}\` ${f.where ? `(${f.where})` : `(${f.owner})`}`;
+  const functions = sideBySide(
+    perRequest(base.byFunction, fnKey, (f) => f.share, base.usPerRequest),
+    perRequest(other.byFunction, fnKey, (f) => f.share, other.usPerRequest),
+    topN,
+  );
+  const head = (what: string) => [what, `${baseName} µs/request`, `${otherName} µs/request`, `${otherName} − ${baseName}`];
+  return [
+    `Sampled CPU per request: ${baseName} ${us(base.usPerRequest)} µs, ${otherName} ${us(other.usPerRequest)} µs, difference ${signed(other.usPerRequest - base.usPerRequest)} µs`,
+    '(the profiler slows both down alike: compare the differences, not the totals with the throughput above).',
+    '',
+    `Self time by owner, largest difference first (top ${topN}):`,
+    '',
+    table(head('owner'), owners.map(([key, a, b, d]) => [key, us(a), us(b), signed(d)])),
+    '',
+    `Self time by function, largest difference first (top ${topN}):`,
+    '',
+    table(head('function'), functions.map(([key, a, b, d]) => [key, us(a), us(b), signed(d)])),
+  ].join('\n');
+}

@@ -3,7 +3,7 @@ import { PAGE } from './apps.js';
 import { type ServerProcess, startServer } from './child.js';
 import { discover, refresh, signIn } from './oidc.js';
 import { authCookie, authCookieValue, openAuthCookie, pastHalfLife } from './session.js';
-import { type Mode, type Section, median, num, percentile, table } from './stats.js';
+import { type Mode, type Section, median, num, percentile, spread, spreadCheck, table, withInterval } from './stats.js';
 
 /**
  * Scenario 2: what a renewal costs. The real IdP (memory store) and our app each run in their own process.
@@ -43,7 +43,8 @@ export async function renewalScenario({ quick }: Mode): Promise<Section> {
     const url = app.url + PAGE;
     const client = await discover(idp.url);
     const warmup = 5;
-    const steps = quick ? 15 : 60;
+    // Steps are cheap (a few ms each): enough of them that the interval of the median overhead is a small fraction of a millisecond.
+    const steps = quick ? 40 : 200;
     const times = { plain: [] as number[], renewing: [] as number[], direct: [] as number[] };
 
     let session = sessionFromTokens(await signIn(client), Date.now());
@@ -77,10 +78,13 @@ export async function renewalScenario({ quick }: Mode): Promise<Section> {
 
     const extra = median(times.renewing) - median(times.plain);
     const roundTrip = median(times.direct);
-    const withinOneRoundTrip = extra <= roundTrip + TOLERANCE_MS;
+    // Step by step, the renewing request less the plain one and the direct round trip, all three neighbours in time.
+    const overheads = times.renewing.map((renewing, i) => renewing - times.plain[i]! - times.direct[i]!);
+    const overhead = spread(overheads);
     const row = (label: string, values: number[]) => [label, ms(median(values)), ms(percentile(values, 90)), ms(Math.max(...values))];
     const markdown = [
       `${steps} steps after ${warmup} warm-up steps; one step = a request before half-life, the same session past half-life, a direct refresh.`,
+      'The target is judged on the per-step overhead (renewing − plain − direct, each step three neighbours in time): its median and the 95 % interval of that median.',
       'Requests are sequential, from this process to the app over loopback; the app calls the IdP over loopback.',
       '',
       table(['request', 'median', 'p90', 'max'], [
@@ -93,6 +97,7 @@ export async function renewalScenario({ quick }: Mode): Promise<Section> {
         ['extra time of a renewing request (median − median)', ms(extra)],
         ['one token-endpoint round trip (median)', ms(roundTrip)],
         ['extra ÷ round trip', num(extra / roundTrip, 2)],
+        ['per step: renewing − plain − direct round trip (median, 95 % interval)', withInterval(overhead, 2, ' ms')],
         ['the app\'s wait for the token endpoint, timed inside the app (median)', ms(appWait)],
         ['the app\'s own renewal work: extra − that wait', ms(extra - appWait)],
         ['token-endpoint calls by the app / renewals asked for', `${num(appCalls)} / ${num(steps)}`],
@@ -107,7 +112,7 @@ export async function renewalScenario({ quick }: Mode): Promise<Section> {
       title: '2. Renewal path',
       markdown,
       checks: [
-        { target: `2. a renewal adds one token round trip (extra ≤ round trip + ${TOLERANCE_MS} ms)`, met: withinOneRoundTrip, measured: `${ms(extra)} vs ${ms(roundTrip)}` },
+        spreadCheck(`2. a renewal adds one token round trip and at most ${TOLERANCE_MS} ms (renewing − plain − round trip, per step)`, overheads, { value: TOLERANCE_MS, atLeast: false }, 2, ' ms', 'steps'),
         { target: '2. one token-endpoint call per renewal', met: appCalls === steps, measured: `${appCalls} / ${steps}` },
         { target: `2. burst of ${BURST} at half-life → 1 IdP refresh`, met: idpCalls === 1 && newTokens.size === 1, measured: `${idpCalls} call(s)` },
       ],

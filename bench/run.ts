@@ -6,10 +6,10 @@ import { idpRefreshScenario } from './idp-refresh.js';
 import { memoryScenario } from './memory.js';
 import { pageScenario } from './page.js';
 import { renewalScenario } from './renewal.js';
-import { type Mode, type Section, num, table } from './stats.js';
+import { type Check, type Mode, type Section, num, table } from './stats.js';
 
 /**
- * `npm run bench [-- --quick] [-- --only=1,4]`: runs every scenario against its peers on this machine,
+ * `npm run bench [-- --quick] [-- --only=1,4] [-- --seed=N]`: runs every scenario against its peers on this machine,
  * writes bench/RESULTS.md and prints which targets were met. Exits by itself; non-zero only if a scenario broke.
  */
 
@@ -26,7 +26,9 @@ const RESULTS = fileURLToPath(new URL('./RESULTS.md', import.meta.url));
 function parseArgs(argv: string[]) {
   const quick = argv.includes('--quick');
   const only = argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length).split(',');
-  return { quick, ids: only ?? Object.keys(SCENARIOS) };
+  // `--seed=N` replays a run's order of measurements; by default a new one, printed and recorded.
+  const seed = Number(argv.find((arg) => arg.startsWith('--seed='))?.slice('--seed='.length) ?? Math.floor(Math.random() * 2 ** 31));
+  return { quick, seed, ids: only ?? Object.keys(SCENARIOS) };
 }
 
 function machine(loadBefore: number): string {
@@ -40,12 +42,13 @@ function machine(loadBefore: number): string {
 }
 
 async function main() {
-  const { quick, ids } = parseArgs(process.argv.slice(2));
+  const { quick, seed, ids } = parseArgs(process.argv.slice(2));
+  console.log(`seed ${seed}`);
   // A watchdog, so the bench always stops by itself; the server processes exit when this one goes away.
   setTimeout(() => {
     console.error('bench: time limit reached, giving up');
     process.exit(2);
-  }, (quick ? 2 : 12) * 60_000).unref();
+  }, (quick ? 3 : 12) * 60_000).unref();
   const started = Date.now();
   const loadBefore = loadavg()[0]!;
   if (loadBefore > 1) console.warn(`load average ${num(loadBefore, 2)}: something else is running, expect noisy figures`);
@@ -57,7 +60,7 @@ async function main() {
     const t0 = Date.now();
     console.log(`scenario ${id}…`);
     try {
-      sections.push(await scenario({ quick }));
+      sections.push(await scenario({ quick, seed }));
     } catch (error) {
       failures.push(`scenario ${id}: ${error instanceof Error ? error.stack : String(error)}`);
       console.error(failures.at(-1));
@@ -65,7 +68,8 @@ async function main() {
     console.log(`scenario ${id} done in ${num((Date.now() - t0) / 1000, 1)} s`);
   }
   const checks = sections.flatMap((section) => section.checks);
-  const summary = table(['target', 'measured', 'met'], checks.map((c) => [c.target, c.measured, c.met ? 'yes' : '**no**']));
+  const met = (c: Check) => (c.met === 'undecided' ? '**undecided**: the interval contains the bound' : c.met ? 'yes' : '**no**');
+  const summary = table(['target', 'measured (median)', '95 % interval; min–max; rounds', 'met'], checks.map((c) => [c.target, c.measured, c.spread ?? '', met(c)]));
   const markdown = [
     '# Benchmark results',
     '',
@@ -73,9 +77,13 @@ async function main() {
     '',
     machine(loadBefore),
     `- Date: ${new Date(started).toISOString()}`,
+    `- Seed of the measurement order: ${seed} (\`npm run bench -- --seed=${seed}\` replays it)`,
     `- Duration: ${num((Date.now() - started) / 1000)} s`,
     '',
     '## Targets',
+    '',
+    'Figures measured over rounds are medians, with a 95 % confidence interval for the median (order statistics) and the min–max of the rounds;',
+    'such a target counts as met only when its whole interval clears the bound, missed when it lies wholly on the wrong side, undecided otherwise.',
     '',
     summary,
     ...(failures.length ? ['', '## Scenarios that failed to run', '', ...failures.map((f) => '```\n' + f + '\n```')] : []),

@@ -16,7 +16,7 @@ import { BENCH_CLIENT_SECRET } from './oidc.js';
 /**
  * Child-process entry: `node --import tsx bench/servers.ts <kind> [options-json]`.
  * Each server under test runs alone in its own process so the load generator never shares its event loop.
- * It listens on a loopback port, reports it over IPC (`ready`), answers `stats`, `profile-start` and `profile-stop`,
+ * It listens on a loopback port, reports it over IPC (`ready`), answers `stats`, `cpu`, `profile-start` and `profile-stop`,
  * and exits on `exit` or when the parent goes away (the bench stops by itself even if the parent crashes).
  */
 
@@ -112,6 +112,11 @@ async function main() {
   const inspector = new Session();
   const handlers: Record<string, () => unknown> = {
     stats: () => built.stats?.() ?? {},
+    // CPU time of the whole process (every thread), in µs: the server's own cost, whatever else the machine runs.
+    cpu: () => {
+      const { user, system } = process.cpuUsage();
+      return user + system;
+    },
     'profile-start': async () => {
       inspector.connect();
       await inspector.post('Profiler.enable');
