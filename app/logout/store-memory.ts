@@ -26,7 +26,7 @@ export function createMemoryLogoutStore(now: () => number = Date.now): MemoryLog
         entries.set(key, { at: Math.max(at, held?.at ?? at), until: Math.max(until, held?.until ?? until) });
       }
     },
-    async loggedOutAt(keys) {
+    loggedOutAt(keys) {
       if (entries.size === 0) return undefined;
       let latest: number | undefined;
       for (const key of keys) {

@@ -6,8 +6,11 @@ import type { AuthSession } from '../session.js';
  */
 export interface LogoutStore {
   remember(keys: string[], at: number, keepMs: number): Promise<void>;
-  /** The latest logout recorded under any of the keys. */
-  loggedOutAt(keys: string[]): Promise<number | undefined>;
+  /**
+   * The latest logout recorded under any of the keys. Asked on every request: ours answer from memory, at once; a store
+   * that returns a promise makes every request wait for it.
+   */
+  loggedOutAt(keys: string[]): number | undefined | Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -28,8 +31,9 @@ export function sessionKey(session: SessionNames): string {
   return `sub:${String(session.claims.sub)}`;
 }
 
-/** A cookie issued (or renewed) before a logout of its session or user is dead. */
-export async function isLoggedOut(store: LogoutStore, session: AuthSession): Promise<boolean> {
-  const at = await store.loggedOutAt(logoutKeys(session));
-  return at !== undefined && at >= session.issuedAt;
+/** A cookie issued (or renewed) before a logout of its session or user is dead; at once when the store answers at once. */
+export function isLoggedOut(store: LogoutStore, session: AuthSession): boolean | Promise<boolean> {
+  const dead = (at: number | undefined) => at !== undefined && at >= session.issuedAt;
+  const at = store.loggedOutAt(logoutKeys(session));
+  return at instanceof Promise ? at.then(dead) : dead(at);
 }

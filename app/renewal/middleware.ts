@@ -49,11 +49,18 @@ function toContext({ claims, idToken, accessToken, issuedAt, expiresAt, renewals
  */
 export function authMiddleware({ cookie, refresh, renewalStore, logouts, now, logger, lifetimes = createCookieLifetimes() }: AuthMiddlewareOptions): RequestHandler {
   // An unreachable logout store must not log everyone out: the IdP refuses the next renewal anyway.
-  const loggedOut = (session: AuthSession) =>
-    isLoggedOut(logouts, session).catch((error: unknown) => {
-      logger.error('logout store failed', { error });
-      return false;
-    });
+  const storeFailed = (error: unknown) => {
+    logger.error('logout store failed', { error });
+    return false;
+  };
+  const loggedOut = (session: AuthSession): boolean | Promise<boolean> => {
+    try {
+      const dead = isLoggedOut(logouts, session);
+      return dead instanceof Promise ? dead.catch(storeFailed) : dead;
+    } catch (error) {
+      return storeFailed(error);
+    }
+  };
 
   const renew = async (req: Request, res: Response, session: AuthSession): Promise<AuthSession | undefined> => {
     try {
@@ -84,26 +91,39 @@ export function authMiddleware({ cookie, refresh, renewalStore, logouts, now, lo
     return session;
   };
 
-  const attach = async (req: Request, res: Response, next: NextFunction) => {
-    let session = cookie.read(req);
+  const signedIn = (req: Request, res: Response, next: NextFunction, session: AuthSession | undefined) => {
+    if (session) {
+      req.auth = toContext(session);
+      res.locals.user = session.claims;
+    }
+    next();
+  };
+
+  /** After the expiry and logout checks: a dead session's cookie cleared, one past half-life renewed, the rest attached. */
+  const proceed = (req: Request, res: Response, next: NextFunction, session: AuthSession, at: number, dead: boolean) => {
+    if (dead) {
+      cookie.clear(req, res);
+      return next();
+    }
+    if (session.refreshToken && shouldRenew(at, session.issuedAt, session.expiresAt)) {
+      return renew(req, res, session).then((renewed) => signedIn(req, res, next, renewed));
+    }
+    signedIn(req, res, next, session);
+  };
+
+  // Synchronous unless the request renews (or a custom logout store answers later): most requests make no promise at all.
+  const attach: RequestHandler = (req, res, next) => {
+    const session = cookie.read(req);
     if (!session) {
       if (cookie.sent(req)) cookie.clear(req, res);
       return next();
     }
     lifetimes.observe(session);
     const at = now();
-    if (isExpired(at, session.expiresAt) || (await loggedOut(session))) {
-      cookie.clear(req, res);
-      return next();
-    }
-    if (session.refreshToken && shouldRenew(at, session.issuedAt, session.expiresAt)) {
-      session = await renew(req, res, session);
-    }
-    if (session) {
-      req.auth = toContext(session);
-      res.locals.user = session.claims;
-    }
-    next();
+    if (isExpired(at, session.expiresAt)) return proceed(req, res, next, session, at, true);
+    const dead = loggedOut(session);
+    if (dead instanceof Promise) return dead.then((isDead) => proceed(req, res, next, session, at, isDead));
+    return proceed(req, res, next, session, at, dead);
   };
 
   return attach;
