@@ -1,26 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import request from 'supertest';
-import { callEndpoint, introspect, startTestIdp, type TestIdp } from '../helpers/idp.js';
-import { authCookieOf, openAuthCookie, signIn, startTestApp, switchableFetch, testClock } from '../helpers/app.js';
+import { callEndpoint, introspect } from '../helpers/idp.js';
+import { idpWithApps } from '../helpers/suite.js';
+import { authCookieOf, openAuthCookie, signIn, switchableFetch, testClock } from '../helpers/app.js';
 
-let idp: TestIdp;
-const apps: { close(): Promise<void> }[] = [];
-
-beforeAll(async () => {
-  idp = await startTestIdp();
-});
-afterAll(async () => {
-  await idp.close();
-});
-afterEach(async () => {
-  await Promise.all(apps.splice(0).map((app) => app.close()));
-});
-
-async function bff(options: Parameters<typeof startTestApp>[1] = {}) {
-  const started = await startTestApp(idp, options);
-  apps.push(started);
-  return started;
-}
+const suite = idpWithApps();
+const { bff } = suite;
 
 const expiresOf = (header: string | true | undefined) => new Date(String(header)).getTime();
 
@@ -87,23 +72,23 @@ describe('renewal', () => {
     const clock = testClock();
     const { app } = await bff({ clock });
     const { cookie } = await signIn(app);
-    const before = idp.refreshCalls();
+    const before = suite.idp().refreshCalls();
     clock.advance(29_000);
     const res = await request(app).get('/about').set('Cookie', cookie.pair);
     expect(res.status).toBe(200);
     expect(res.headers['set-cookie']).toBeUndefined();
-    expect(idp.refreshCalls()).toBe(before);
+    expect(suite.idp().refreshCalls()).toBe(before);
   });
 
   test('past half-life: exactly one refresh and a cookie expiring with the new access token', async () => {
     const clock = testClock();
     const { app } = await bff({ clock });
     const { cookie } = await signIn(app);
-    const before = idp.refreshCalls();
+    const before = suite.idp().refreshCalls();
     clock.advance(31_000);
     const res = await request(app).get('/about').set('Cookie', cookie.pair);
     expect(res.status).toBe(200);
-    expect(idp.refreshCalls()).toBe(before + 1);
+    expect(suite.idp().refreshCalls()).toBe(before + 1);
     const renewed = authCookieOf(res)!;
     expect(Math.abs(expiresOf(renewed.attributes.expires) - (clock.now() + 60_000))).toBeLessThanOrEqual(2000);
     const session = openAuthCookie(renewed.value)!;
@@ -134,7 +119,7 @@ describe('renewal', () => {
     const { app } = await bff({ clock });
     const { cookie } = await signIn(app);
     const { refreshToken } = openAuthCookie(cookie.value)!;
-    expect((await callEndpoint(idp, 'revocation_endpoint', { token: refreshToken!, token_type_hint: 'refresh_token' })).status).toBe(200);
+    expect((await callEndpoint(suite.idp(), 'revocation_endpoint', { token: refreshToken!, token_type_hint: 'refresh_token' })).status).toBe(200);
     clock.advance(31_000);
     const res = await request(app).get('/about').set('Cookie', cookie.pair);
     expect(res.status).toBe(302);
@@ -247,11 +232,11 @@ describe('logout', () => {
     const res = await request(app).post('/logout').set('Cookie', cookie.pair).set('Origin', config.baseUrl.origin);
     expect(res.status).toBe(303);
     const endSession = new URL(res.headers.location!);
-    expect(endSession.origin).toBe(new URL(idp.url).origin);
+    expect(endSession.origin).toBe(new URL(suite.idp().url).origin);
     expect(endSession.searchParams.get('id_token_hint')).toBe(idToken);
     expect(endSession.searchParams.get('post_logout_redirect_uri')).toBe('http://localhost:3000/');
     expect(authCookieOf(res)!.value).toBe('');
-    const introspection = await introspect(idp, refreshToken!);
+    const introspection = await introspect(suite.idp(), refreshToken!);
     expect(introspection.body.active).toBe(false);
   });
 

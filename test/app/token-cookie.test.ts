@@ -1,12 +1,12 @@
-import { afterAll, afterEach, beforeAll, describe, expect, test } from '@jest/globals';
+import { describe, expect, test } from '@jest/globals';
 import express, { type Request, type Response } from 'express';
 import request from 'supertest';
 import { createSealer } from '../../common/sealed.js';
 import { TokensTooLargeError } from '../../app/errors.js';
 import type { AuthSession } from '../../app/session.js';
 import { MAX_COOKIE_BYTES, createTokenCookie } from '../../app/cookie/auth-cookie.js';
-import { COOKIE_KEYS, authCookieOf, openAuthCookie, setCookies, signIn, startTestApp, testClock } from '../helpers/app.js';
-import { startTestIdp, type TestIdp } from '../helpers/idp.js';
+import { COOKIE_KEYS, authCookieOf, openAuthCookie, setCookies, signIn, testClock } from '../helpers/app.js';
+import { idpWithApps } from '../helpers/suite.js';
 
 /** Written by cookie-session 2.1.1 (the auth cookie's writer until Max-Age came in) with COOKIE_KEYS, captured once. */
 const COOKIE_SESSION_LINE =
@@ -192,22 +192,7 @@ describe('the auth cookie on its own', () => {
 });
 
 describe('the auth cookie in the app', () => {
-  let idp: TestIdp;
-  const apps: { close(): Promise<void> }[] = [];
-  beforeAll(async () => {
-    idp = await startTestIdp();
-  });
-  afterAll(async () => {
-    await idp.close();
-  });
-  afterEach(async () => {
-    await Promise.all(apps.splice(0).map((app) => app.close()));
-  });
-  const bff = async (options: Parameters<typeof startTestApp>[1] = {}) => {
-    const started = await startTestApp(idp, options);
-    apps.push(started);
-    return started;
-  };
+  const { bff } = idpWithApps();
 
   // 30 s behind and ahead of real time: Max-Age depends on the app's clock only.
   test.each([-30_000, 30_000])('sign-in and renewal with the app clock %i ms off: Max-Age is the time left by that clock, Expires the session\'s', async (skewMs) => {
