@@ -1,10 +1,10 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { silentLogger } from '../../common/log.js';
 import { createRedisLogoutStore } from '../../app/logout/store-redis.js';
 import type { LogoutStore } from '../../app/logout/store.js';
 import { connectRedis } from '../../app/redis/connection.js';
-import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
+import { describeWithRedisServer } from '../helpers/suite.js';
 
 const KEEP_MS = 60_000;
 
@@ -29,34 +29,25 @@ function countCommands(redis: Redis) {
   return () => sent;
 }
 
-const withServer = redisServerInstalled('the Redis logout store tests') ? describe : describe.skip;
-
-withServer('Redis logout store: records replicated to every instance', () => {
-  let server: TestRedisServer;
+describeWithRedisServer('Redis logout store: records replicated to every instance', (server) => {
   const opened: { redis: Redis; store: LogoutStore }[] = [];
   let prefix: string;
 
   /** One app instance: its own bounded connection and its in-process copy of the records. */
   const instance = () => {
-    const redis = connectRedis(server.url, 300, silentLogger);
+    const redis = connectRedis(server().url, 300, silentLogger);
     const store = createRedisLogoutStore(redis, { prefix });
     opened.push({ redis, store });
     return { redis, store };
   };
   const seen = (store: LogoutStore, key: string, at: number, ms?: number) => eventually(async () => (await store.loggedOutAt([key])) === at, ms);
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
   afterEach(async () => {
     for (const { redis, store } of opened.splice(0)) {
       await store.close();
       redis.disconnect();
     }
-    server.resume();
+    server().resume();
   });
   beforeEach(() => {
     prefix = `test:logout:${Math.random().toString(36).slice(2)}:`;
@@ -93,7 +84,7 @@ withServer('Redis logout store: records replicated to every instance', () => {
     const a = instance();
     await a.store.remember(['sid:s3'], 4000, KEEP_MS);
     const sent = countCommands(a.redis);
-    server.pause();
+    server().pause();
     const started = performance.now();
     for (let i = 0; i < 1000; i++) await a.store.loggedOutAt(['sub:someone', `sid:${i % 2 ? 's3' : 'other'}`]);
     expect(performance.now() - started).toBeLessThan(200);
@@ -104,13 +95,13 @@ withServer('Redis logout store: records replicated to every instance', () => {
   test('Redis killed: a logout still lands here at once, and reaches the others when Redis is back empty', async () => {
     const [a, b] = [instance(), instance()];
     expect(await eventually(async () => a.redis.status === 'ready' && b.redis.status === 'ready')).toBe(true);
-    await server.kill();
+    await server().kill();
     const started = performance.now();
     await a.store.remember(['sid:s4'], 5000, KEEP_MS);
     expect(performance.now() - started).toBeLessThan(400);
     expect(await a.store.loggedOutAt(['sid:s4'])).toBe(5000);
     expect(await b.store.loggedOutAt(['sid:s4'])).toBeUndefined();
-    await server.restart();
+    await server().restart();
     // A gives back what only it knows; B takes it in.
     expect(await seen(b.store, 'sid:s4', 5000)).toBe(true);
   });
@@ -118,7 +109,7 @@ withServer('Redis logout store: records replicated to every instance', () => {
   test('Redis hung: writing a logout waits no longer than the command timeout', async () => {
     const a = instance();
     expect(await eventually(async () => a.redis.status === 'ready')).toBe(true);
-    server.pause();
+    server().pause();
     const started = performance.now();
     await a.store.remember(['sid:s5'], 6000, KEEP_MS);
     expect(performance.now() - started).toBeLessThan(700);

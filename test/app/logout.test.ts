@@ -14,7 +14,7 @@ import type { RenewalStore } from '../../app/renewal/store.js';
 import { type SetCookie, authCookieOf, openAuthCookie, signIn, startTestApp, testClock } from '../helpers/app.js';
 import { type TestIdp, endIdpSession, startTestIdp } from '../helpers/idp.js';
 import { reserveServer } from '../helpers/ports.js';
-import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
+import { describeWithRedisServer } from '../helpers/suite.js';
 
 /** A stand-in API that answers every call: a request that reaches it got past the BFF. */
 let api: Server;
@@ -123,21 +123,12 @@ describe('POST /logout ends every copy of the session', () => {
   });
 });
 
-const withServer = redisServerInstalled('the two-instance logout tests') ? describe : describe.skip;
-
-withServer('POST /logout on one instance, the copy on another sharing Redis', () => {
-  let server: TestRedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+describeWithRedisServer('POST /logout on one instance, the copy on another sharing Redis', (server) => {
 
   test('the copy is anonymous on the other instance too', async () => {
     const idp = await idpWith();
     const clock = testClock();
-    const [a, b] = [await appOn(idp, { clock, config: { redisUrl: server.url } }), await appOn(idp, { clock, config: { redisUrl: server.url } })];
+    const [a, b] = [await appOn(idp, { clock, config: { redisUrl: server().url } }), await appOn(idp, { clock, config: { redisUrl: server().url } })];
     const { cookie: copy } = await signIn(a.app);
     const { cookie: otherSession } = await signIn(b.app);
     expect(await reach(b.app, copy)).toEqual(SIGNED_IN);

@@ -1,11 +1,11 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
+import { afterEach, beforeEach, expect, test } from '@jest/globals';
 import type { Redis } from 'ioredis';
 import { silentLogger } from '../../common/log.js';
 import { deferred, session } from '../helpers/renewal.js';
 import { connectRedis } from '../../app/redis/connection.js';
 import { createRedisRenewalStore } from '../../app/renewal/store-redis.js';
 import { type RenewalOutcome, type RenewalStore, outcomeCodec } from '../../app/renewal/store.js';
-import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
+import { describeWithRedisServer } from '../helpers/suite.js';
 
 const REDIS_TIMEOUT_MS = 300;
 const WAIT_MS = 1000;
@@ -53,16 +53,13 @@ function readThenLock(redis: Redis, prefix: string, between: () => Promise<void>
 
 const kindOf = (outcome: RenewalOutcome) => (outcome.kind === 'renewed' ? `renewed ${outcome.session.accessToken}` : outcome.kind);
 
-const withServer = redisServerInstalled('the Redis renewal store tests') ? describe : describe.skip;
-
-withServer('Redis renewal store: one refresh per token across instances, bounded by Redis and by time', () => {
-  let server: TestRedisServer;
+describeWithRedisServer('Redis renewal store: one refresh per token across instances, bounded by Redis and by time', (server) => {
   let prefix: string;
   const opened: { redis: Redis; store: RenewalStore }[] = [];
 
   /** One app instance: its own bounded connection and store. */
   const instance = async (options: { lockTtlMs?: number; staleGraceMs?: number } = {}) => {
-    const redis = connectRedis(server.url, REDIS_TIMEOUT_MS, silentLogger);
+    const redis = connectRedis(server().url, REDIS_TIMEOUT_MS, silentLogger);
     const store = createRedisRenewalStore(redis, { lockTtlMs: 5000, waitMs: WAIT_MS, prefix, ...options });
     opened.push({ redis, store });
     await new Promise((resolve) => redis.once('ready', resolve));
@@ -71,17 +68,11 @@ withServer('Redis renewal store: one refresh per token across instances, bounded
     return { redis, store };
   };
 
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
   beforeEach(() => {
     prefix = `test:renewal:${Math.random().toString(36).slice(2)}:`;
   });
   afterEach(async () => {
-    server.resume();
+    server().resume();
     for (const { redis, store } of opened.splice(0)) {
       await store.close();
       redis.disconnect();
@@ -195,16 +186,16 @@ withServer('Redis renewal store: one refresh per token across instances, bounded
   test('Redis killed during the refresh: the new tokens still reach the caller', async () => {
     const a = await instance();
     const outcome = await a.store.renew('rt-4', VALID_UNTIL(), async () => {
-      await server.kill();
+      await server().kill();
       return { kind: 'renewed', session: session(4) };
     });
     expect(kindOf(outcome)).toBe('renewed at-4');
-    await server.restart();
+    await server().restart();
   });
 
   test('Redis down: this instance alone, still one refresh for concurrent renewals', async () => {
     const a = await instance();
-    await server.kill();
+    await server().kill();
     const idp = rotatingIdp();
     const started = performance.now();
     const outcomes = await Promise.all(Array.from({ length: 10 }, () => a.store.renew('rt-5', VALID_UNTIL(), idp.refresh('rt-5', 20))));
@@ -213,12 +204,12 @@ withServer('Redis renewal store: one refresh per token across instances, bounded
     expect(new Set(outcomes.map(kindOf))).toEqual(new Set(['renewed at-1']));
     // The stale token, later, on the same instance: answered from memory.
     expect(kindOf(await a.store.renew('rt-5', VALID_UNTIL(), idp.refresh('rt-5')))).toBe('renewed at-1');
-    await server.restart();
+    await server().restart();
   });
 
   test('Redis hung: a renewal waits no longer than one command timeout before going it alone', async () => {
     const a = await instance();
-    server.pause();
+    server().pause();
     const idp = rotatingIdp();
     const started = performance.now();
     const outcome = await a.store.renew('rt-6', VALID_UNTIL(), idp.refresh('rt-6'));

@@ -9,7 +9,7 @@ import request from 'supertest';
 import { type AppConfig, readAppConfig } from '../../app/config.js';
 import { type SetCookie, type TestClock, authCookieOf, openAuthCookie, signIn, startTestApp, testClock } from '../helpers/app.js';
 import { type TestIdp, startTestIdp } from '../helpers/idp.js';
-import { type TestRedisServer, redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
+import { describeWithRedisServer } from '../helpers/suite.js';
 
 let idp: TestIdp;
 beforeAll(async () => {
@@ -94,20 +94,11 @@ describe('stale cookies on one instance', () => {
   });
 });
 
-const withServer = redisServerInstalled('the two-instance stale-cookie tests') ? describe : describe.skip;
-
-withServer('stale cookies on another instance sharing Redis', () => {
-  let server: TestRedisServer;
-  beforeAll(async () => {
-    server = await startRedisServer();
-  });
-  afterAll(async () => {
-    await server.stop();
-  });
+describeWithRedisServer('stale cookies on another instance sharing Redis', (server) => {
 
   test('within the window: the renewed cookie from Redis; after it: anonymous, no IdP call, the renewed cookie works there', async () => {
     const clock = testClock();
-    const [a, b] = [await instance(clock, { redisUrl: server.url }), await instance(clock, { redisUrl: server.url })];
+    const [a, b] = [await instance(clock, { redisUrl: server().url }), await instance(clock, { redisUrl: server().url })];
     const within = await renewThenStale(a, b, clock, 2_000);
     expect(within.stale).toEqual({ status: 200, refreshToken: within.renewed, idpCalls: 0 });
     const after = await renewThenStale(a, b, clock, 11_000);
