@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { discover } from '../common/discovery.js';
 import { ServiceError } from '../common/errors.js';
 import { lazy } from '../common/lazy.js';
 import type { AppConfig, ClientAuthMethod } from './config.js';
@@ -26,22 +27,12 @@ export interface IdpClientOptions {
 }
 
 export function createIdpClient(config: AppConfig, options: IdpClientOptions = {}): IdpClient {
-  const insecure = config.issuer.protocol === 'http:';
-  const discover = async () => {
-    // The same tolerance as for logout tokens: an id token's iat from a clock a little ahead must not end a session.
-    const metadata = { [client.clockTolerance]: config.clockToleranceS };
-    const configuration = await client.discovery(config.issuer, config.clientId, metadata, AUTH_METHODS[config.clientAuthMethod](config), {
-      execute: insecure ? [client.allowInsecureRequests] : [],
-      timeout: config.idpTimeoutMs / 1000,
-      ...(options.fetch ? { [client.customFetch]: options.fetch } : {}),
-    });
-    configuration.timeout = config.idpTimeoutMs / 1000;
-    if (options.fetch) configuration[client.customFetch] = options.fetch;
-    return configuration;
-  };
+  // The same tolerance as for logout tokens: an id token's iat from a clock a little ahead must not end a session.
+  const metadata = { [client.clockTolerance]: config.clockToleranceS };
+  const clientAuth = AUTH_METHODS[config.clientAuthMethod](config);
   return {
     configuration: lazy(() =>
-      discover().catch((error: unknown) => {
+      discover(config.issuer, config.clientId, clientAuth, { timeoutMs: config.idpTimeoutMs, fetch: options.fetch, metadata }).catch((error: unknown) => {
         throw idpError(error);
       }),
     ),

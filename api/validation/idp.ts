@@ -1,4 +1,5 @@
 import * as client from 'openid-client';
+import { discover } from '../../common/discovery.js';
 import { lazy } from '../../common/lazy.js';
 import type { ApiConfig } from '../config.js';
 import { InvalidTokenError, ValidationUnavailableError } from './token.js';
@@ -8,19 +9,12 @@ export type IdpConfiguration = () => Promise<client.Configuration>;
 
 /** A failure is not remembered, so the API recovers when the IdP comes up. */
 export function idpConfiguration(config: ApiConfig, fetchFn: typeof fetch): IdpConfiguration {
-  const options = {
-    execute: config.issuer.protocol === 'http:' ? [client.allowInsecureRequests] : [],
-    timeout: config.idpTimeoutMs / 1000,
-    [client.customFetch]: fetchFn as client.CustomFetch,
-  };
-  return lazy(async () => {
-    const configuration = await client.discovery(config.issuer, config.clientId, undefined, client.ClientSecretBasic(config.clientSecret), options).catch((error: unknown) => {
+  const options = { timeoutMs: config.idpTimeoutMs, fetch: fetchFn as client.CustomFetch };
+  return lazy(() =>
+    discover(config.issuer, config.clientId, client.ClientSecretBasic(config.clientSecret), options).catch((error: unknown) => {
       throw new ValidationUnavailableError("the IdP's discovery failed", { cause: error });
-    });
-    configuration.timeout = options.timeout;
-    configuration[client.customFetch] = options[client.customFetch];
-    return configuration;
-  });
+    }),
+  );
 }
 
 /**
