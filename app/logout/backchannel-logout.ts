@@ -67,8 +67,8 @@ export function backchannelLogout(config: AppConfig, idp: IdpClient, logouts: Lo
   const handler: RequestHandler = async (req, res) => {
     res.set('Cache-Control', 'no-store');
     const token = (req.body as Record<string, unknown> | undefined)?.logout_token;
-    if (typeof token !== 'string') return void res.status(400).json({ error: 'invalid_request', error_description: 'logout_token is required' });
     try {
+      if (typeof token !== 'string') throw new LogoutTokenError('logout_token is required');
       const metadata = (await idp.configuration()).serverMetadata();
       keys ??= createRemoteJWKSet(new URL(metadata.jwks_uri!), { timeoutDuration: config.idpTimeoutMs });
       const expectations = { issuer: metadata.issuer, clientId: config.clientId, clockToleranceS: config.clockToleranceS, algorithms: algorithmsOf(metadata) };

@@ -155,7 +155,7 @@ describe('POST /backchannel-logout', () => {
       const res = await request(app).post('/backchannel-logout').type('form').send({ logout_token: token });
       return res.status;
     };
-    return { post, logouts, advance: (ms: number) => void (clock += ms) };
+    return { app, post, logouts, advance: (ms: number) => void (clock += ms) };
   }
 
   test('a valid logout token: 200, and the session is logged out', async () => {
@@ -173,6 +173,15 @@ describe('POST /backchannel-logout', () => {
     const { post, logouts } = endpoint();
     expect(await post(await make())).toBe(400);
     expect(await logouts.loggedOutAt(['sid:sid-1', 'sub:bob'])).toBeUndefined();
+  });
+
+  test('no logout_token, or two of them: 400 invalid_request saying so', async () => {
+    const { app } = endpoint();
+    for (const body of ['', 'logout_token=a&logout_token=b']) {
+      const res = await request(app).post('/backchannel-logout').type('form').send(body);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ error: 'invalid_request', error_description: 'logout_token is required' });
+    }
   });
 
   test('the algorithms come from the IdP\'s metadata: RS256 announced, RS256 accepted', async () => {
