@@ -33,7 +33,9 @@ export function sessionKey(session: SessionNames): string {
 
 /** A cookie issued (or renewed) before a logout of its session or user is dead; at once when the store answers at once. */
 export function isLoggedOut(store: LogoutStore, session: AuthSession): boolean | Promise<boolean> {
-  const dead = (at: number | undefined) => at !== undefined && at >= session.issuedAt;
   const at = store.loggedOutAt(logoutKeys(session));
-  return at instanceof Promise ? at.then(dead) : dead(at);
+  // No closure on the synchronous path: this runs on every request.
+  return at instanceof Promise ? at.then((later) => loggedOutSince(later, session.issuedAt)) : loggedOutSince(at, session.issuedAt);
 }
+
+const loggedOutSince = (at: number | undefined, issuedAt: number) => at !== undefined && at >= issuedAt;
