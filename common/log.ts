@@ -30,7 +30,8 @@ function safeValue(value: unknown, depth: number): unknown {
   if (typeof value === 'string') return JWT_VALUE.test(value) ? '[redacted]' : value.slice(0, MAX_STRING);
   if (value === null || typeof value === 'number' || typeof value === 'boolean') return value;
   if (value === undefined) return undefined;
-  if (value instanceof Error) return safeError(value);
+  // By its tag too: an error from another realm (a vm context, a worker's error event under jest) fails instanceof.
+  if (value instanceof Error || Object.prototype.toString.call(value) === '[object Error]') return safeError(value as Error);
   if (typeof value !== 'object' || !isPlain(value) || depth >= MAX_DEPTH) return '[dropped]';
   if (Array.isArray(value)) return value.map((item) => safeValue(item, depth + 1));
   return safeObject(value as Fields, depth + 1);

@@ -43,7 +43,7 @@ export async function createIdp(config: IdpConfig, deps: IdpDeps = {}): Promise<
   // bob / secret is in this repository: only the demo on loopback has him.
   const accounts = createAccountStore(config.accountsFile, isLoopback(new URL(config.issuer)) ? DEFAULT_ACCOUNTS : []);
   const jwks = await loadSigningKeys(config.dataDir, config.jwks);
-  const store = await openStore(config);
+  const store = await openStore(config, { logger });
   const refreshPolicy = refreshPolicies(config);
   // With a grace window anywhere, a race's loser waits for the winner's answer (one of a client without a window is refused,
   // its grant kept); with none, the race revokes the grant as a reuse would.

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { DatabaseSync, type SQLOutputValue } from 'node:sqlite';
+import { setImmediate } from 'node:timers/promises';
+import { type Logger, silentLogger } from '../../common/log.js';
 import { privateDir, privateFiles } from '../private-dir.js';
 import type { StoreBackend, StoredEntry } from './backend.js';
+import { startCheckpointer } from './sqlite-checkpointer.js';
 
 const SCHEMA = `
   CREATE TABLE IF NOT EXISTS oidc_entries (
@@ -22,21 +25,27 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS oidc_entries_uid ON oidc_entries (kind, uid) WHERE uid IS NOT NULL;
   CREATE INDEX IF NOT EXISTS oidc_entries_user_code ON oidc_entries (kind, user_code) WHERE user_code IS NOT NULL;
   CREATE INDEX IF NOT EXISTS oidc_entries_account ON oidc_entries (account_id) WHERE kind = 'Grant';
-  CREATE INDEX IF NOT EXISTS oidc_entries_expiry ON oidc_entries (expires_at);
+  -- No index on expires_at (older files have one): a page written on every token write, ~12 % of a refresh grant,
+  -- to spare prune() a scan of ~0.4 µs a row once a minute.
+  DROP INDEX IF EXISTS oidc_entries_expiry;
 `;
 
 type Row = Record<string, SQLOutputValue>;
 
+/** Rows per slice of prune()'s scan: a few ms of work between two turns of the event loop. */
+const PRUNE_SLICE = 5_000;
+
 /** A file next to the signing keys; WAL lets the operator CLI write while the IdP runs. Owner-only: it holds grants and sessions. */
-export function createSqliteBackend(file: string): StoreBackend {
+export function createSqliteBackend(file: string, { logger = silentLogger }: { logger?: Logger } = {}): StoreBackend {
   privateDir(path.dirname(file));
   // SQLite gives the -wal and -shm files it creates the database file's mode.
   privateFiles(file, [`${file}-wal`, `${file}-shm`]);
   const db = new DatabaseSync(file);
   // WAL + synchronous=NORMAL: commits survive an IdP crash; a power cut may lose the last ones, never the file.
-  // A checkpoint per 4,000 pages (16 MB of WAL), not 1,000: hot pages copied back once, fsynced a quarter as often (~10 % more grants/s).
+  // The checkpointer copies the WAL back; this connection does only past 4,000 pages (16 MB), should that thread fall behind or stop.
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000;');
   db.exec(SCHEMA);
+  const checkpointer = startCheckpointer(file, { logger });
 
   const columns = 'key, kind, payload, grant_id, account_id, client_id, uid, user_code, created_at, expires_at, consumed_at';
   const sql = {
@@ -55,7 +64,8 @@ export function createSqliteBackend(file: string): StoreBackend {
     delete: db.prepare('DELETE FROM oidc_entries WHERE key = ?'),
     deleteGrant: db.prepare('DELETE FROM oidc_entries WHERE grant_id = :grantId AND (:kind IS NULL OR kind = :kind)'),
     accountGrants: db.prepare("SELECT grant_id FROM oidc_entries WHERE account_id = ? AND kind = 'Grant'"),
-    prune: db.prepare('DELETE FROM oidc_entries WHERE expires_at <= ?'),
+    sliceEnd: db.prepare(`SELECT max(rowid) AS last FROM (SELECT rowid FROM oidc_entries WHERE rowid > ? ORDER BY rowid LIMIT ${PRUNE_SLICE})`),
+    pruneSlice: db.prepare('DELETE FROM oidc_entries WHERE rowid > ? AND rowid <= ? AND expires_at <= ?'),
   };
 
   return {
@@ -96,9 +106,17 @@ export function createSqliteBackend(file: string): StoreBackend {
       return sql.accountGrants.all(accountId).map((row) => String(row.grant_id));
     },
     async prune(now) {
-      return Number(sql.prune.run(now).changes);
+      // No expiry index (see SCHEMA): a scan, in slices of rows, handing the event loop back between two.
+      let deleted = 0;
+      for (let from = 0; ; await setImmediate()) {
+        const to = integer(sql.sliceEnd.get(from)?.last);
+        if (to === undefined) return deleted;
+        deleted += Number(sql.pruneSlice.run(from, to, now).changes);
+        from = to;
+      }
     },
     async close() {
+      await checkpointer.stop();
       db.close();
     },
   };

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import { runInNewContext } from 'node:vm';
 import { createLogger, safeFields } from '../../common/log.js';
 
 const TOKEN = 'rt-0123456789abcdef';
@@ -62,6 +63,12 @@ describe('logs fail closed (pino)', () => {
     });
     expect(line).not.toContain(TOKEN);
     expect(line).not.toContain('stack');
+  });
+
+  test('an error made in another realm (a worker thread, a vm context) is still logged as an error', () => {
+    const error = runInNewContext('Object.assign(new Error("unable to open database file"), { code: "ERR_SQLITE_ERROR" })') as unknown;
+    expect(error instanceof Error).toBe(false); // what the logger is up against
+    expect(logged({ error }).entry.error).toEqual({ name: 'Error', message: 'unable to open database file', code: 'ERR_SQLITE_ERROR' });
   });
 
   test('shallow plain objects and arrays of scalars stay readable', () => {

@@ -1,14 +1,18 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from '@jest/globals';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { setTimeout } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { PRUNE_INTERVAL_MS, createAdapterFactory, entryKey, sha256 } from '../../idp/store/adapter.js';
 import type { StoreBackend, StoredEntry } from '../../idp/store/backend.js';
 import { createMemoryBackend } from '../../idp/store/memory.js';
-import { openStore } from '../../idp/store/open.js';
+import { type StoreConfig, openStore } from '../../idp/store/open.js';
+import { startCheckpointer } from '../../idp/store/sqlite-checkpointer.js';
+import { recordingLogger } from '../helpers/chaos.js';
 import { type TestIdp, browserCodeFlow, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';
 import { deleteRedisKeys } from '../helpers/redis.js';
 import { redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
@@ -225,7 +229,95 @@ describe('Redis without persistence', () => {
   });
 });
 
+/** Whether the database file by itself, without its WAL, holds the key: a copy opened alone shows what checkpoints copied in. */
+async function inFileAlone(file: string, key: string): Promise<boolean> {
+  const copy = path.join(dir, `alone-${randomBytes(4).toString('hex')}.sqlite`);
+  await copyFile(file, copy);
+  const db = new DatabaseSync(copy, { readOnly: true });
+  try {
+    return db.prepare('SELECT 1 FROM oidc_entries WHERE key = ?').get(key) !== undefined;
+  } catch {
+    return false; // no table yet, or a copy taken halfway through a checkpoint
+  } finally {
+    db.close();
+    await rm(copy);
+  }
+}
+
+/** Polls until the checkpointer has copied the key into the file (false after 5 s). */
+async function checkpointed(file: string, key: string): Promise<boolean> {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline; await setTimeout(50)) if (await inFileAlone(file, key)) return true;
+  return false;
+}
+
 describe('the SQLite file', () => {
+  const sqliteFile = (name: string) => path.join(dir, name, 'oidc.sqlite');
+
+  test('its checkpointer thread copies commits into the database file, so the IdP connection never has to', async () => {
+    const file = sqliteFile('checkpointer');
+    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    try {
+      await backend.put('AccessToken:a', entry());
+      // One entry is far below the connection's own wal_autocheckpoint (4,000 pages): only the checkpointer copies it in.
+      expect(await checkpointed(file, 'AccessToken:a')).toBe(true);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('a checkpointer that cannot open the file logs why and stops; the IdP goes on without it', async () => {
+    const { logger, lines } = recordingLogger();
+    const checkpointer = startCheckpointer(path.join(dir, 'no-such-dir', 'oidc.sqlite'), { logger });
+    await checkpointer.stop();
+    expect(lines).toEqual([
+      expect.objectContaining({ msg: 'SQLite checkpointer stopped: the IdP checkpoints on its own connection', error: expect.objectContaining({ message: 'unable to open database file' }) }),
+    ]);
+  });
+
+  test('closing the store closes the checkpointer connection too: the last one out removes the WAL', async () => {
+    const file = sqliteFile('close');
+    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    await backend.put('AccessToken:a', entry());
+    expect(await checkpointed(file, 'AccessToken:a')).toBe(true); // the checkpointer's connection is open
+    expect(existsSync(`${file}-wal`)).toBe(true);
+    await backend.close();
+    expect(existsSync(`${file}-wal`)).toBe(false);
+  });
+
+  test('prune scans the table in slices of rows and deletes every expired entry, whatever slice it is in', async () => {
+    const file = sqliteFile('prune');
+    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    try {
+      const now = Date.now();
+      for (let i = 0; i < 12_000; i++) await backend.put(`AccessToken:${i}`, entry({ expiresAt: i % 2 ? now + 60_000 : now - 1 }));
+      expect(await backend.prune(now)).toBe(6000);
+      expect(await backend.get('AccessToken:11998')).toBeUndefined();
+      expect(await backend.get('AccessToken:11999')).toBeDefined();
+      expect(await backend.prune(now)).toBe(0);
+    } finally {
+      await backend.close();
+    }
+  });
+
+  test('a file written before the expiry index was dropped loses it when opened, and keeps its entries', async () => {
+    const file = sqliteFile('old-schema');
+    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    await backend.put('AccessToken:a', entry());
+    await backend.close();
+    const old = new DatabaseSync(file);
+    old.exec('CREATE INDEX oidc_entries_expiry ON oidc_entries (expires_at)');
+    old.close();
+    const reopened = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    try {
+      expect(await reopened.get('AccessToken:a')).toEqual(entry({ expiresAt: expect.any(Number) as unknown as number }));
+      const check = new DatabaseSync(file, { readOnly: true });
+      expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'oidc_entries_expiry'").get()).toBeUndefined();
+      check.close();
+    } finally {
+      await reopened.close();
+    }
+  });
+
   test('holds no raw token, code or session id', async () => {
     const idp = await startTestIdp({ store: 'sqlite', dataDir: path.join(dir, 'leak-check') });
     const secrets = await issueEverything(idp).finally(() => idp.close()); // closing the database checkpoints the WAL into the file
