@@ -38,16 +38,17 @@ export interface AdapterOptions {
  */
 export function createAdapterFactory(backend: StoreBackend, { now = Date.now, logger, onRace = 'revoke' }: AdapterOptions = {}): AdapterFactory {
   let lastPrune = -Infinity;
-  const pruneNowAndThen = async () => {
+  // Not awaited: the write that starts a sweep does not wait for it, and a failed sweep fails no grant.
+  const pruneNowAndThen = () => {
     if (now() - lastPrune < PRUNE_INTERVAL_MS) return;
     lastPrune = now();
-    await backend.prune(lastPrune);
+    backend.prune(lastPrune).catch((error: unknown) => logger?.warn('pruning expired entries failed', { error }));
   };
   const live = (entry: StoredEntry | undefined) => (entry && (entry.expiresAt === undefined || entry.expiresAt > now()) ? entry : undefined);
 
   return (kind: string): Adapter => ({
     async upsert(id, payload, expiresIn) {
-      await pruneNowAndThen();
+      pruneNowAndThen();
       await backend.put(entryKey(kind, id), toEntry(kind, id, payload, expiresIn === undefined ? undefined : now() + expiresIn * 1000));
     },
     async find(id) {

@@ -1,4 +1,3 @@
-import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../../common/log.js';
 
@@ -7,7 +6,17 @@ const WORKER = `
   const { DatabaseSync } = require('node:sqlite');
   const { parentPort, workerData } = require('node:worker_threads');
   const db = new DatabaseSync(workerData.file);
-  const timer = setInterval(() => db.exec('PRAGMA wal_checkpoint(PASSIVE)'), workerData.everyMs);
+  db.exec('PRAGMA busy_timeout = 5000');
+  let failing = false;
+  const timer = setInterval(() => {
+    try {
+      db.exec('PRAGMA wal_checkpoint(PASSIVE)');
+      failing = false;
+    } catch (error) {
+      if (!failing) parentPort.postMessage(error.message); // once per run of failures: a full disk fails every tick
+      failing = true;
+    }
+  }, workerData.everyMs);
   parentPort.once('message', () => {
     clearInterval(timer);
     db.close();
@@ -16,7 +25,7 @@ const WORKER = `
 `;
 
 export interface Checkpointer {
-  /** Resolves once the thread has closed its connection. */
+  /** Resolves once the thread has exited, its connection closed. */
   stop(): Promise<void>;
 }
 
@@ -27,9 +36,10 @@ export interface Checkpointer {
 export function startCheckpointer(file: string, { everyMs = 100, logger }: { everyMs?: number; logger: Logger }): Checkpointer {
   const worker = new Worker(WORKER, { eval: true, workerData: { file, everyMs } });
   worker.unref(); // an IdP that forgets to close its store still exits
+  worker.on('message', (reason: string) => logger.warn('SQLite checkpoint failed; retrying', { reason }));
   // Not fatal: the IdP's connection then checkpoints by itself, past wal_autocheckpoint pages.
   worker.on('error', (error) => logger.error('SQLite checkpointer stopped: the IdP checkpoints on its own connection', { error }));
-  const exited = once(worker, 'exit').catch(() => {});
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
   return {
     async stop() {
       worker.ref(); // until it has closed its connection, whatever else keeps this process alive

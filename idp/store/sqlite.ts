@@ -25,8 +25,8 @@ const SCHEMA = `
   CREATE INDEX IF NOT EXISTS oidc_entries_uid ON oidc_entries (kind, uid) WHERE uid IS NOT NULL;
   CREATE INDEX IF NOT EXISTS oidc_entries_user_code ON oidc_entries (kind, user_code) WHERE user_code IS NOT NULL;
   CREATE INDEX IF NOT EXISTS oidc_entries_account ON oidc_entries (account_id) WHERE kind = 'Grant';
-  -- No index on expires_at (older files have one): a page written on every token write, ~12 % of a refresh grant,
-  -- to spare prune() a scan of ~0.4 µs a row once a minute.
+  -- No index on expires_at (older files have one): it would cost a page on every token write, ~12 % of a refresh grant,
+  -- only to spare prune() a scan of ~0.4 µs a row once a minute.
   DROP INDEX IF EXISTS oidc_entries_expiry;
 `;
 
@@ -108,12 +108,13 @@ export function createSqliteBackend(file: string, { logger = silentLogger }: { l
     async prune(now) {
       // No expiry index (see SCHEMA): a scan, in slices of rows, handing the event loop back between two.
       let deleted = 0;
-      for (let from = 0; ; await setImmediate()) {
+      for (let from = 0; db.isOpen; await setImmediate()) {
         const to = integer(sql.sliceEnd.get(from)?.last);
         if (to === undefined) return deleted;
         deleted += Number(sql.pruneSlice.run(from, to, now).changes);
         from = to;
       }
+      return deleted; // closed meanwhile
     },
     async close() {
       await checkpointer.stop();
