@@ -28,9 +28,16 @@ const escapeHtml = (value: unknown) => String(value).replace(/[&<>"']/g, (c) => 
 const page = (name: unknown) =>
   `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Page</title></head><body><h1>Hello, ${escapeHtml(name)}</h1><p>A small page.</p></body></html>`;
 
-export function bareApp() {
+/** Bare Express; with `busyUs`, behind a middleware that only keeps the CPU busy that long: what so much of any code costs. */
+export function bareApp({ busyUs = 0 }: { busyUs?: number } = {}) {
   const app = express();
   app.disable('x-powered-by');
+  if (busyUs > 0) {
+    app.use((_req, _res, next) => {
+      for (const end = performance.now() + busyUs / 1000; performance.now() < end; );
+      next();
+    });
+  }
   app.get(PAGE, (_req, res) => {
     res.send(page('guest'));
   });

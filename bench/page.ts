@@ -18,9 +18,12 @@ import { type Bound, type Mode, type Section, type Spread, num, sleep, spread, s
 
 const PROFILES = { ours: fileURLToPath(new URL('./profile-ours.cpuprofile', import.meta.url)), bare: fileURLToPath(new URL('./profile-bare.cpuprofile', import.meta.url)) };
 
+/** The calibration row's busy time: about what our middleware's own code takes per request (its profile rows below). */
+const BUSY_US = 1;
+
 interface Row {
   name: string;
-  server: 'bare' | 'ours' | 'ours-redis' | 'eoc';
+  server: 'bare' | 'bare-busy' | 'ours' | 'ours-redis' | 'eoc';
   cookie?: 'ours' | 'ours3' | 'eoc';
   label: string;
 }
@@ -29,6 +32,8 @@ interface Row {
 const ROWS: Row[] = [
   { name: 'a', server: 'bare', label: '(a) bare Express, no auth' },
   { name: "a'", server: 'bare', cookie: 'ours', label: '(a′) bare Express, our cookie sent and ignored' },
+  // The calibration: what this machine makes of a microsecond of work per request, whoever's code it is.
+  { name: "a''", server: 'bare-busy', cookie: 'ours', label: `(a″) the same as (a′) behind a middleware busy for ${BUSY_US} µs: the calibration` },
   { name: 'b', server: 'ours', cookie: 'ours', label: '(b) our middleware, valid cookie' },
   // The control: the same server as (b) in another process. b2/b is 1 but for noise: it shows how far two rows can differ by chance.
   { name: 'b2', server: 'ours', cookie: 'ours', label: '(b2) the same as (b), another process: the control' },
@@ -50,6 +55,7 @@ const RATIOS: Ratio[] = [
   { x: 'b', y: 'c', label: 'b / c (ours vs express-openid-connect)', bound: { value: 5, atLeast: true } },
   { x: 'b', y: "a'", label: 'b / a′ (our code alone: both carry the cookie)', bound: { value: 0.9, atLeast: true } },
   { x: 'b-redis', y: 'b', label: 'b-redis / b (Redis stores vs in process)', bound: { value: 0.95, atLeast: true } },
+  { x: "a''", y: "a'", label: `a″ / a′ (the calibration: ${BUSY_US} µs of any code per request)` },
   { x: 'b2', y: 'b', label: 'b2 / b (the control: two identical servers)' },
   { x: 'b3', y: 'b', label: 'b3 / b (three chunks, 8 KB of tokens, vs one cookie)' },
   { x: 'b3', y: "a3'", label: 'b3 / a3′ (our code alone with the 3-chunk cookie)' },
@@ -65,7 +71,8 @@ async function check(target: Target, user: string | undefined): Promise<{ setsCo
 }
 
 function start(server: Row['server'], redis: BenchRedis | undefined): Promise<ServerProcess> {
-  return server === 'ours-redis' ? startServer('ours', { redisUrl: redis!.url }) : startServer(server);
+  if (server === 'ours-redis') return startServer('ours', { redisUrl: redis!.url });
+  return server === 'bare-busy' ? startServer('bare', { busyUs: String(BUSY_US) }) : startServer(server);
 }
 
 /** The app's start-up commands (the load of logout records, SUBSCRIBE) are not per request: wait until the count holds still. */
@@ -110,7 +117,7 @@ export async function pageScenario(mode: Mode): Promise<Section> {
       cpu: () => servers.get(row.name)!.call<number>('cpu'),
     }));
     for (const [i, target] of targets.entries()) {
-      const user = fleetRows[i]!.server === 'bare' ? undefined : String(tokens.claims.name);
+      const user = fleetRows[i]!.server.startsWith('bare') ? undefined : String(tokens.claims.name);
       setsCookie.set(target.name, (setsCookie.get(target.name) ?? false) || (await check(target, user)).setsCookie);
     }
     const stop = async () => {
@@ -203,9 +210,9 @@ export async function pageScenario(mode: Mode): Promise<Section> {
       differenceTables(bareHot, oursHot, ['a′', 'b']),
       '',
       'How to read it: `writev` is the kernel sending the response over loopback, which also wakes the load generator. It grows with',
-      'any work added per request, not only with writes (in a control run, bare Express made to spin 3 µs per request spent about 2 µs',
-      'more in `writev`): that row says how much slower (b) is, the rows of our code (app/, router, cookie, lru-cache, microtasks) say',
-      'what its middleware does per request.',
+      `any work added per request, not only with writes: the calibration row (a″), bare Express behind ${BUSY_US} µs of busy work, shows`,
+      'in every run what that much code costs on this machine (a″ / a′ above). The `writev` row says how much slower (b) is;',
+      'the rows of our code (app/, router, cookie, lru-cache, microtasks) say what its middleware does per request.',
       '',
       '(b) alone:',
       '',

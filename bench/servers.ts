@@ -82,7 +82,7 @@ async function idpServer(store: string, redisUrl: string | undefined, issuer: st
 }
 
 const builders: Record<ServerKind, (options: Options, url: string) => Promise<Built> | Built> = {
-  bare: () => ({ handler: bareApp() }),
+  bare: ({ busyUs }) => ({ handler: bareApp({ busyUs: Number(busyUs ?? 0) }) }),
   ours: async ({ issuer, redisUrl }) => {
     const counter = countingFetch();
     const { app, cachedOutcomes, close } = await ourApp({ issuer, redisUrl, fetch: counter.fetch });
