@@ -10,7 +10,7 @@ export interface LogoutStore {
    * The latest logout recorded under any of the keys. Asked on every request: ours answer from memory, at once; a store
    * that returns a promise makes every request wait for it.
    */
-  loggedOutAt(keys: string[]): number | undefined | Promise<number | undefined>;
+  loggedOutAt(keys: readonly string[]): number | undefined | Promise<number | undefined>;
   close(): Promise<void>;
 }
 
@@ -32,8 +32,8 @@ export function sessionKey(session: SessionNames): string {
 }
 
 /** A cookie issued (or renewed) before a logout of its session or user is dead; at once when the store answers at once. */
-export function isLoggedOut(store: LogoutStore, session: AuthSession): boolean | Promise<boolean> {
-  const at = store.loggedOutAt(logoutKeys(session));
+export function isLoggedOut(store: LogoutStore, session: AuthSession, keys: readonly string[] = logoutKeys(session)): boolean | Promise<boolean> {
+  const at = store.loggedOutAt(keys);
   // No closure on the synchronous path: this runs on every request.
   return at instanceof Promise ? at.then((later) => loggedOutSince(later, session.issuedAt)) : loggedOutSince(at, session.issuedAt);
 }

@@ -4,7 +4,7 @@ import { type CookieLifetimes, createCookieLifetimes } from '../cookie/lifetime.
 import type { Refresh } from './refresh.js';
 import { isExpired, shouldRenew } from './policy.js';
 import type { AuthSession } from '../session.js';
-import { type LogoutStore, isLoggedOut } from '../logout/store.js';
+import { type LogoutStore, isLoggedOut, logoutKeys } from '../logout/store.js';
 import type { RenewalStore } from './store.js';
 import type { TokenCookie } from '../cookie/auth-cookie.js';
 
@@ -53,9 +53,12 @@ export function authMiddleware({ cookie, refresh, renewalStore, logouts, now, lo
     logger.error('logout store failed', { error });
     return false;
   };
+  // A session's logout keys, built once: the cookie memo hands back the same session object until the next renewal.
+  const keysOf = new WeakMap<AuthSession, readonly string[]>();
+  const keys = (session: AuthSession) => keysOf.get(session) ?? keysOf.set(session, logoutKeys(session)).get(session)!;
   const loggedOut = (session: AuthSession): boolean | Promise<boolean> => {
     try {
-      const dead = isLoggedOut(logouts, session);
+      const dead = isLoggedOut(logouts, session, keys(session));
       return dead instanceof Promise ? dead.catch(storeFailed) : dead;
     } catch (error) {
       return storeFailed(error);
