@@ -33,7 +33,7 @@ const ROWS: Row[] = [
   { name: 'a', server: 'bare', label: '(a) bare Express, no auth' },
   { name: "a'", server: 'bare', cookie: 'ours', label: '(a′) bare Express, our cookie sent and ignored' },
   // The calibration: what this machine makes of a microsecond of work per request, whoever's code it is.
-  { name: "a''", server: 'bare-busy', cookie: 'ours', label: `(a″) the same as (a′) behind a middleware busy for ${BUSY_US} µs: the calibration` },
+  { name: "a''", server: 'bare-busy', cookie: 'ours', label: `(a″) the same as (a′) behind one more middleware, busy for ${BUSY_US} µs: the calibration` },
   { name: 'b', server: 'ours', cookie: 'ours', label: '(b) our middleware, valid cookie' },
   // The control: the same server as (b) in another process. b2/b is 1 but for noise: it shows how far two rows can differ by chance.
   { name: 'b2', server: 'ours', cookie: 'ours', label: '(b2) the same as (b), another process: the control' },
@@ -55,7 +55,7 @@ const RATIOS: Ratio[] = [
   { x: 'b', y: 'c', label: 'b / c (ours vs express-openid-connect)', bound: { value: 5, atLeast: true } },
   { x: 'b', y: "a'", label: 'b / a′ (our code alone: both carry the cookie)', bound: { value: 0.9, atLeast: true } },
   { x: 'b-redis', y: 'b', label: 'b-redis / b (Redis stores vs in process)', bound: { value: 0.95, atLeast: true } },
-  { x: "a''", y: "a'", label: `a″ / a′ (the calibration: ${BUSY_US} µs of any code per request)` },
+  { x: "a''", y: "a'", label: `a″ / a′ (the calibration: one more middleware layer, ${BUSY_US} µs of work in it)` },
   { x: 'b2', y: 'b', label: 'b2 / b (the control: two identical servers)' },
   { x: 'b3', y: 'b', label: 'b3 / b (three chunks, 8 KB of tokens, vs one cookie)' },
   { x: 'b3', y: "a3'", label: 'b3 / a3′ (our code alone with the 3-chunk cookie)' },
@@ -210,8 +210,8 @@ export async function pageScenario(mode: Mode): Promise<Section> {
       differenceTables(bareHot, oursHot, ['a′', 'b']),
       '',
       'How to read it: `writev` is the kernel sending the response over loopback, which also wakes the load generator. It grows with',
-      `any work added per request, not only with writes: the calibration row (a″), bare Express behind ${BUSY_US} µs of busy work, shows`,
-      'in every run what that much code costs on this machine (a″ / a′ above). The `writev` row says how much slower (b) is;',
+      `any work added per request, not only with writes: the calibration row (a″), bare Express behind one more middleware busy for ${BUSY_US} µs,`,
+      'shows in every run what that much code costs on this machine (a″ / a′ above). The `writev` row says how much slower (b) is;',
       'the rows of our code (app/, router, cookie, lru-cache, microtasks) say what its middleware does per request.',
       '',
       '(b) alone:',
