@@ -45,7 +45,6 @@ export function createSqliteBackend(file: string, { logger = silentLogger }: { l
   // The checkpointer copies the WAL back; this connection does only past 4,000 pages (16 MB), should that thread fall behind or stop.
   db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 5000; PRAGMA wal_autocheckpoint = 4000;');
   db.exec(SCHEMA);
-  const checkpointer = startCheckpointer(file, { logger });
 
   const columns = 'key, kind, payload, grant_id, account_id, client_id, uid, user_code, created_at, expires_at, consumed_at';
   const sql = {
@@ -67,6 +66,7 @@ export function createSqliteBackend(file: string, { logger = silentLogger }: { l
     sliceEnd: db.prepare(`SELECT max(rowid) AS last FROM (SELECT rowid FROM oidc_entries WHERE rowid > ? ORDER BY rowid LIMIT ${PRUNE_SLICE})`),
     pruneSlice: db.prepare('DELETE FROM oidc_entries WHERE rowid > ? AND rowid <= ? AND expires_at <= ?'),
   };
+  const checkpointer = startCheckpointer(file, { logger }); // last: nothing above can fail and leave its thread behind
 
   return {
     async put(key, entry) {
