@@ -10,7 +10,8 @@ import { Redis } from 'ioredis';
 import { PRUNE_INTERVAL_MS, createAdapterFactory, entryKey, sha256 } from '../../idp/store/adapter.js';
 import type { StoreBackend, StoredEntry } from '../../idp/store/backend.js';
 import { createMemoryBackend } from '../../idp/store/memory.js';
-import { type StoreConfig, openStore } from '../../idp/store/open.js';
+import { openStore } from '../../idp/store/open.js';
+import { createSqliteBackend } from '../../idp/store/sqlite.js';
 import { startCheckpointer } from '../../idp/store/sqlite-checkpointer.js';
 import { recordingLogger } from '../helpers/chaos.js';
 import { type TestIdp, browserCodeFlow, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';
@@ -269,7 +270,7 @@ describe('the SQLite file', () => {
 
   test('its checkpointer thread copies commits into the database file, so the IdP connection never has to', async () => {
     const file = sqliteFile('checkpointer');
-    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    const backend = createSqliteBackend(file);
     try {
       await backend.put('AccessToken:a', entry());
       // One entry is far below the connection's own wal_autocheckpoint (4,000 pages): only the checkpointer copies it in.
@@ -290,7 +291,7 @@ describe('the SQLite file', () => {
 
   test('closing the store closes the checkpointer connection too: the last one out removes the WAL', async () => {
     const file = sqliteFile('close');
-    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    const backend = createSqliteBackend(file);
     await backend.put('AccessToken:a', entry());
     expect(await checkpointed(file, 'AccessToken:a')).toBe(true); // the checkpointer's connection is open
     expect(existsSync(`${file}-wal`)).toBe(true);
@@ -300,7 +301,7 @@ describe('the SQLite file', () => {
 
   test('prune scans the table in slices of rows and deletes every expired entry, whatever slice it is in', async () => {
     const file = sqliteFile('prune');
-    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    const backend = createSqliteBackend(file);
     try {
       const now = Date.now();
       // Odd entries expired: the last row of each slice (rowids 5,000, 10,000, 12,000) is one of them.
@@ -318,7 +319,7 @@ describe('the SQLite file', () => {
   });
 
   test('a sweep on a store closed meanwhile ends quietly', async () => {
-    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(sqliteFile('closed-sweep')) } as StoreConfig);
+    const backend = createSqliteBackend(sqliteFile('closed-sweep'));
     await backend.put('AccessToken:a', entry({ expiresAt: 1 }));
     await backend.close();
     await expect(backend.prune(Date.now())).resolves.toBe(0);
@@ -326,13 +327,13 @@ describe('the SQLite file', () => {
 
   test('a file written before the expiry index was dropped loses it when opened, and keeps its entries', async () => {
     const file = sqliteFile('old-schema');
-    const backend = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    const backend = createSqliteBackend(file);
     await backend.put('AccessToken:a', entry());
     await backend.close();
     const old = new DatabaseSync(file);
     old.exec('CREATE INDEX oidc_entries_expiry ON oidc_entries (expires_at)');
     old.close();
-    const reopened = await openStore({ store: 'sqlite', dataDir: path.dirname(file) } as StoreConfig);
+    const reopened = createSqliteBackend(file);
     try {
       expect(await reopened.get('AccessToken:a')).toEqual(entry({ expiresAt: expect.any(Number) as unknown as number }));
       const check = new DatabaseSync(file, { readOnly: true });
