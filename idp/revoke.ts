@@ -10,7 +10,6 @@ import { readIdpConfig } from './config.js';
 import type { StoreBackend } from './store/backend.js';
 import { openStore } from './store/open.js';
 
-
 const USAGE = 'usage: npm run idp:revoke -- --user <accountId> | --grant <grantId>';
 
 export type RevokeTarget = { user: string } | { grant: string };
