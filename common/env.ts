@@ -109,6 +109,8 @@ export function readIssuer(env: Env): URL {
   if (url.search || url.hash) throw new ConfigError('IDP_ISSUER must not have a query or fragment');
   return url;
 }
+/** The issuer as it names itself in discovery and `iss`: without the slash URL parsing adds to a bare origin. */
+export const issuerId = (issuer: URL): string => issuer.href.replace(/\/$/, '');
 export const readAppBaseUrl = (env: Env): URL => readUrl(env, 'APP_BASE_URL', DEMO_URLS.app);
 /** The API as a resource (RFC 8707): the IdP binds its tokens to it, the API expects it as their audience. */
 export const readApiResource = (env: Env): URL => readUrl(env, 'IDP_API_RESOURCE', DEMO_URLS.api);

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ClientMetadata, JWKS } from 'oidc-provider';
-import { type Env, type TrustProxy, readApiResource, readAppBaseUrl, readBoolean, readEnum, readInt, readIssuer, readKeys, readLogLevel, readSecret, readString, readTrustProxy, requireOwnSecrets } from '../common/env.js';
+import { type Env, type TrustProxy, issuerId, readApiResource, readAppBaseUrl, readBoolean, readEnum, readInt, readIssuer, readKeys, readLogLevel, readSecret, readString, readTrustProxy, requireOwnSecrets } from '../common/env.js';
 import { ConfigError } from '../common/errors.js';
 import type { Level } from '../common/log.js';
 import { readClientsFile } from './clients.js';
@@ -96,7 +96,7 @@ export function readIdpConfig(env: Env = process.env): IdpConfig {
   const ttl = (name: string, fallback: number) => readInt(env, name, fallback, { min: 1, max: 30 * DAY });
   const refreshToken = ttl('IDP_REFRESH_TOKEN_TTL', 60);
   const session = ttl('IDP_SESSION_TTL', 8 * 3600);
-  const issuer = readIssuer(env).href.replace(/\/$/, '');
+  const issuer = issuerId(readIssuer(env));
   requireOwnSecrets(env, new URL(issuer), ['IDP_COOKIE_KEYS', 'MVC_CLIENT_SECRET', 'API_CLIENT_SECRET']);
   return {
     port: readInt(env, 'IDP_PORT', 4000, { min: 0, max: 65535 }),

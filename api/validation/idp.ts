@@ -38,8 +38,3 @@ export function jwksFetch(fetchFn: typeof fetch): typeof fetch {
       throw new ValidationUnavailableError('the IdP keys cannot be fetched', { cause: error });
     });
 }
-
-/** The IdP's issuer as it writes it in `iss`: without the trailing slash URL parsing adds. */
-export function issuerId(config: ApiConfig): string {
-  return config.issuer.href.replace(/\/$/, '');
-}

@@ -1,7 +1,8 @@
 import { type JWTVerifyGetKey, createRemoteJWKSet, customFetch, errors, jwtVerify } from 'jose';
 import { lazy } from '../../common/lazy.js';
 import type { ApiConfig } from '../config.js';
-import { type IdpConfiguration, issuerId, jwksFetch } from './idp.js';
+import { issuerId } from '../../common/env.js';
+import { type IdpConfiguration, jwksFetch } from './idp.js';
 import { InvalidTokenError, type ValidateToken, ValidationUnavailableError, scopeList } from './token.js';
 
 /** jose's failures to read the key set (not 200, not JSON, malformed): the IdP's problem, not the token's. */
@@ -18,7 +19,7 @@ export function jwtValidator(config: ApiConfig, idp: IdpConfiguration, now: () =
   return async (token) => {
     const getKey = await keySet();
     try {
-      const { payload } = await jwtVerify(token, getKey, { issuer: issuerId(config), audience: config.audience, typ: 'at+jwt', currentDate: new Date(now()) });
+      const { payload } = await jwtVerify(token, getKey, { issuer: issuerId(config.issuer), audience: config.audience, typ: 'at+jwt', currentDate: new Date(now()) });
       if (typeof payload.sub !== 'string' || typeof payload.exp !== 'number') throw new InvalidTokenError('the access token lacks sub or exp');
       const clientId = typeof payload.client_id === 'string' ? payload.client_id : undefined;
       return { sub: payload.sub, clientId, scope: scopeList(payload.scope), exp: payload.exp, claims: payload };
