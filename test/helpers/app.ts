@@ -10,7 +10,7 @@ import type { AuthSession } from '../../app/session.js';
 import { tokenCookieName } from '../../app/cookie/auth-cookie.js';
 import { silentLogger } from '../../common/log.js';
 import { clientSecret, type TestIdp } from './idp.js';
-import { type Credentials, signInAtIdp } from './sign-in.js';
+import { type Credentials, parseSetCookieLine, signInAtIdp } from './sign-in.js';
 
 export const COOKIE_KEYS = ['test-cookie-key-0000000001'];
 
@@ -62,18 +62,10 @@ export interface SetCookie {
 export function setCookies(res: Response): SetCookie[] {
   const header = res.headers['set-cookie'] as unknown as string[] | undefined;
   return (header ?? []).map((line) => {
-    const [pair, ...rest] = line.split(';').map((part) => part.trim());
-    const eq = pair!.indexOf('=');
-    const attributes = Object.fromEntries(
-      rest.map((attr) => {
-        const i = attr.indexOf('=');
-        if (i < 0) return [attr.toLowerCase(), true];
-        const key = attr.slice(0, i).toLowerCase();
-        // SameSite's value is case-insensitive and the two cookie libraries in play spell it differently.
-        return [key, key === 'samesite' ? attr.slice(i + 1).toLowerCase() : attr.slice(i + 1)];
-      }),
-    );
-    return { name: pair!.slice(0, eq), value: pair!.slice(eq + 1), attributes, pair: pair! };
+    const cookie = parseSetCookieLine(line);
+    const sameSite = cookie.attributes.samesite;
+    // SameSite's value is case-insensitive and the two cookie libraries in play spell it differently.
+    return typeof sameSite === 'string' ? { ...cookie, attributes: { ...cookie.attributes, samesite: sameSite.toLowerCase() } } : cookie;
   });
 }
 

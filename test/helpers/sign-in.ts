@@ -49,17 +49,29 @@ export interface IdpSignIn {
 
 const LOGIN_FORM = /<form method="post" action="([^"]+)"/;
 
-function parseSetCookie(line: string, now: number): { name: string; cookie: Cookie } {
-  const [pair = '', ...attributes] = line.split(';').map((part) => part.trim());
+/** One Set-Cookie line: its name and value, and its attributes by lower-cased name (a flag such as HttpOnly is `true`). */
+export function parseSetCookieLine(line: string): { name: string; value: string; pair: string; attributes: Record<string, string | true> } {
+  const [pair = '', ...rest] = line.split(';').map((part) => part.trim());
   const eq = pair.indexOf('=');
-  const attribute = (key: string) => attributes.find((attr) => attr.toLowerCase().startsWith(`${key}=`))?.slice(key.length + 1);
-  const maxAge = attribute('max-age');
-  const expires = attribute('expires');
+  const attributes = Object.fromEntries(
+    rest.map((attr) => {
+      const i = attr.indexOf('=');
+      return i < 0 ? [attr.toLowerCase(), true] : [attr.slice(0, i).toLowerCase(), attr.slice(i + 1)];
+    }),
+  );
+  return { name: pair.slice(0, eq), value: pair.slice(eq + 1), pair, attributes };
+}
+
+function parseSetCookie(line: string, now: number): { name: string; cookie: Cookie } {
+  const { name, value, attributes } = parseSetCookieLine(line);
+  const text = (key: string) => (typeof attributes[key] === 'string' ? attributes[key] : undefined);
+  const maxAge = text('max-age');
+  const expires = text('expires');
   return {
-    name: pair.slice(0, eq),
+    name,
     cookie: {
-      value: pair.slice(eq + 1),
-      path: attribute('path') ?? '/',
+      value,
+      path: text('path') ?? '/',
       expires: maxAge !== undefined ? now + Number(maxAge) * 1000 : expires !== undefined ? Date.parse(expires) : undefined,
     },
   };
