@@ -2,6 +2,7 @@ import { basename } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PAGE, REDIS_URL } from './apps.js';
 import { type ServerProcess, startServer } from './child.js';
+import { type Pinning, pinCpus } from './cpus.js';
 import { type Load, SETTLE_NOTE, type Target, cannon, interleaved, looks, medianLoad, plan, ratios } from './load.js';
 import { differenceTables, hotspotTables, profileServer } from './profile.js';
 import { type BenchRedis, openBenchRedis } from './redis.js';
@@ -70,9 +71,14 @@ async function check(target: Target, user: string | undefined): Promise<{ setsCo
   return { setsCookie: res.headers.getSetCookie().length > 0 };
 }
 
-function start(server: Row['server'], redis: BenchRedis | undefined): Promise<ServerProcess> {
-  if (server === 'ours-redis') return startServer('ours', { redisUrl: redis!.url });
-  return server === 'bare-busy' ? startServer('bare', { busyUs: String(BUSY_US) }) : startServer(server);
+async function start(server: Row['server'], redis: BenchRedis | undefined, pinning: Pinning): Promise<ServerProcess> {
+  const started = await (server === 'ours-redis'
+    ? startServer('ours', { redisUrl: redis!.url })
+    : server === 'bare-busy'
+      ? startServer('bare', { busyUs: String(BUSY_US) })
+      : startServer(server));
+  pinning.server(started.pid);
+  return started;
 }
 
 /** The app's start-up commands (the load of logout records, SUBSCRIBE) are not per request: wait until the count holds still. */
@@ -98,6 +104,7 @@ export async function pageScenario(mode: Mode): Promise<Section> {
   const chunks = cookies.ours3.split('; ').length;
   if (chunks !== 3) throw new Error(`the large token set took ${chunks} cookies, not 3`);
   const redis = await openBenchRedis(REDIS_URL);
+  const pinning = pinCpus();
   const rows = ROWS.filter((row) => row.server !== 'ours-redis' || redis);
   const shown = RATIOS.filter((r) => rows.some((row) => row.name === r.x));
   const roundPlan = plan(mode);
@@ -109,7 +116,7 @@ export async function pageScenario(mode: Mode): Promise<Section> {
   // heap and compiled code into this one's figures, and the rows of a ratio would not be measured alike.
   async function startFleet(names: readonly string[]) {
     const fleetRows = rows.filter((row) => names.includes(row.name));
-    const servers = new Map(await Promise.all(fleetRows.map(async (row) => [row.name, await start(row.server, redis)] as const)));
+    const servers = new Map(await Promise.all(fleetRows.map(async (row) => [row.name, await start(row.server, redis, pinning)] as const)));
     const targets: Target[] = fleetRows.map((row) => ({
       name: row.name,
       url: servers.get(row.name)!.url + PAGE,
@@ -164,6 +171,7 @@ export async function pageScenario(mode: Mode): Promise<Section> {
 
     const spreads = new Map(shown.map((r) => [r, spreadOf(runs, r)]));
     const markdown = [
+      pinning.note,
       `autocannon from the parent process, ${connections} connections, no pipelining, ${warmupS} s warm-up per target, then rounds of`,
       `${roundS} s per target, the targets (${rows.map((r) => r.name).join(', ')}) in a fresh random order each round (seed ${roundPlan.seed}), ${SETTLE_NOTE}:`,
       `**${rounds} rounds** this run, in ${blocks} block(s) of ${roundPlan.blockRounds}. Each block runs on fresh server processes (warmed up again): two`,
@@ -233,5 +241,6 @@ export async function pageScenario(mode: Mode): Promise<Section> {
   } finally {
     await fleet?.stop();
     await redis?.stop();
+    pinning.release();
   }
 }

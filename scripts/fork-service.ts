@@ -6,6 +6,7 @@ import { type ChildProcess, fork } from 'node:child_process';
  */
 export interface ChildService {
   port: number;
+  pid: number;
   call<T = Record<string, number>>(type: string, data?: unknown): Promise<T>;
   stop(): Promise<void>;
 }
@@ -31,6 +32,7 @@ export async function forkService(entry: string, args: string[], { ready = 'read
   const port = (await reply(child, ready)) as number;
   return {
     port,
+    pid: child.pid!,
     async call<T>(type: string, data?: unknown) {
       const answer = reply(child, type);
       child.send({ type, data });
