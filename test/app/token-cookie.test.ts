@@ -1,7 +1,9 @@
 import { describe, expect, test } from '@jest/globals';
 import express, { type Request, type Response } from 'express';
+import { Agent, type Server, get } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import request from 'supertest';
-import { createSealer } from '../../common/sealed.js';
+import { type Sealer, createSealer } from '../../common/sealed.js';
 import { TokensTooLargeError } from '../../app/errors.js';
 import type { AuthSession } from '../../app/session.js';
 import { MAX_COOKIE_BYTES, createTokenCookie } from '../../app/cookie/auth-cookie.js';
@@ -188,6 +190,69 @@ describe('the auth cookie on its own', () => {
     expect(res.body.result.sizes.bytes).toBeGreaterThan(8000);
     expect(res.body.result.sizes.idBytes).toBeGreaterThan(8000);
     expect(res.headers['set-cookie']).toBeUndefined();
+  });
+});
+
+describe('the memo of opened cookies', () => {
+  const clock = testClock(1_800_000_000_000);
+  const sealer = createSealer(COOKIE_KEYS, 'auth-cookie');
+  const sealed = (sub: string) => sealer.seal({ i: idToken({ sub }), a: 'a', r: 'r', t: clock.now(), e: clock.now() + 60_000, n: 0, s: sub });
+  /** A server reading the auth cookie with a sealer that counts its opens, and a client holding one keep-alive connection to it. */
+  async function keepAlive(cacheEntries: number) {
+    const counts = { opens: 0, connections: 0 };
+    const counting: Sealer = { seal: (value) => sealer.seal(value), open: (value) => (counts.opens++, sealer.open(value)) };
+    const cookie = createTokenCookie({ secure: false, mode: 'persistent', sealer: counting, cacheEntries, now: clock.now, maxBytes: 12 * 1024 });
+    const server: Server = express()
+      .get('/', (req, res) => void res.json({ sub: cookie.read(req)?.claims.sub ?? null }))
+      .listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    server.on('connection', () => counts.connections++);
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const subOf = async (cookieHeader?: string) => {
+      const res = await fetchVia(agent, url, cookieHeader);
+      return (JSON.parse(res) as { sub: string | null }).sub;
+    };
+    const close = () => {
+      agent.destroy();
+      server.closeAllConnections();
+      return new Promise((resolve) => server.close(resolve));
+    };
+    return { counts, subOf, close };
+  }
+  /** A GET over the agent's one connection; the body as text. */
+  const fetchVia = (agent: Agent, url: string, cookieHeader?: string) =>
+    new Promise<string>((resolve, reject) => {
+      get(url, { agent, headers: cookieHeader === undefined ? {} : { cookie: cookieHeader } }, (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+
+  test('one keep-alive connection carrying several users\' cookies, as a proxy\'s does: every request reads its own session', async () => {
+    const { counts, subOf, close } = await keepAlive(1000);
+    try {
+      const [alice, bob] = [`auth=${sealed('alice')}`, `auth=${sealed('bob')}`];
+      const seen = [];
+      for (const header of [alice, alice, bob, alice, undefined, bob, `other=1; ${alice}`, 'auth=tampered', alice]) seen.push(await subOf(header));
+      expect(seen).toEqual(['alice', 'alice', 'bob', 'alice', null, 'bob', 'alice', null, 'alice']);
+      expect(counts.connections).toBe(1);
+      // Each sealed value opened once (the tampered one fails every time it is sent); repeats come from the memo.
+      expect(counts.opens).toBe(3);
+    } finally {
+      await close();
+    }
+  });
+
+  test('with the memo off (0 entries) every request opens its cookie', async () => {
+    const { counts, subOf, close } = await keepAlive(0);
+    try {
+      const alice = `auth=${sealed('alice')}`;
+      for (let i = 0; i < 3; i++) expect(await subOf(alice)).toBe('alice');
+      expect(counts.opens).toBe(3);
+    } finally {
+      await close();
+    }
   });
 });
 
