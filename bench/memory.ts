@@ -115,7 +115,7 @@ export async function memoryScenario({ quick }: Mode): Promise<Section> {
     `Our middleware and \`GET ${PAGE}\` in one process (\`--expose-gc\`), requests over loopback from the same process, 10 at a time;`,
     'renewals use a stubbed refresh (no IdP) so that only the app\'s own memory is measured; the clock is the app\'s injected one.',
     '',
-    `- Per session that made a request: **${num(perSession)} bytes**: the app keeps nothing per session except the ${num(cacheEntries)} most recently opened cookies (\`APP_COOKIE_CACHE_ENTRIES\`), so this stays flat as sessions grow.`,
+    `- Per session that made a request: **${num(perSession)} bytes**: the app keeps nothing per session except the ${num(cacheEntries)} most recently opened cookies (\`APP_COOKIE_CACHE_ENTRIES\`) and, per open connection, the last one it sent, so this stays flat as sessions grow.`,
     `- Per renewal, while the old cookie may still arrive: **${num(perRenewal)} bytes** (the sealed outcome, kept until the old cookie expires, at most half a token lifetime).`,
     `- One token lifetime later the cache holds ${num(later.cachedOutcomes)} outcome(s) and the heap is ${mb(later.heapBytes - warm.heapBytes)} away from its warm-up level.`,
   ].join('\n');

@@ -58,8 +58,8 @@ export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, max
   const opened = cacheEntries > 0 ? new LRUCache<string, { value: string; session: AuthSession }>({ max: cacheEntries }) : undefined;
   const memoKey = (value: string) => value.slice(0, 40);
   // A keep-alive connection from one browser sends the same Cookie header request after request: the last header on a
-  // connection that opened to a session is kept with it, so a repeat costs one string comparison, not a parse and a lookup.
-  // Only valid ones: a connection holds at most one header, and only one its sender could get sealed by us.
+  // connection that opened to a session is kept with it, so a repeat costs a string comparison, not a parse and a lookup.
+  // At most one header per open connection, of at most maxBytes, dropped when a response rewrites or clears the cookie.
   const lastOn = cacheEntries > 0 ? new WeakMap<object, { header: string; session: AuthSession }>() : undefined;
   const cookies = (req: Request) => (req.headers.cookie?.includes(cookieName) ? parse(req.headers.cookie) : {});
   /** The chunk cookies (`auth.1`, …) the browser holds, to delete those a new value no longer uses. */
@@ -94,7 +94,7 @@ export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, max
       const last = socket && lastOn?.get(socket);
       if (last && last.header === headers.cookie) return last.session;
       const session = open(req);
-      if (socket && session && headers.cookie !== undefined) lastOn?.set(socket, { header: headers.cookie, session });
+      if (socket && session && headers.cookie !== undefined && headers.cookie.length <= maxBytes) lastOn?.set(socket, { header: headers.cookie, session });
       return session;
     },
     sent: (req) => Object.keys(cookies(req)).some((other) => other === cookieName || chunkIndex(other, cookieName) !== undefined),
@@ -120,10 +120,12 @@ export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, max
         ...leftovers.map((other) => serialize(other, '', expired)),
       ]);
       written.set(req, session);
+      if (req.socket) lastOn?.delete(req.socket);
     },
     clear(req, res) {
       putLines(res, [cookieName, ...chunksSent(req)].map((other) => serialize(other, '', expired)));
       written.set(req, null);
+      if (req.socket) lastOn?.delete(req.socket);
     },
   };
 }

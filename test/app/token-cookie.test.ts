@@ -196,48 +196,94 @@ describe('the auth cookie on its own', () => {
 describe('the memo of opened cookies', () => {
   const clock = testClock(1_800_000_000_000);
   const sealer = createSealer(COOKIE_KEYS, 'auth-cookie');
-  const sealed = (sub: string) => sealer.seal({ i: idToken({ sub }), a: 'a', r: 'r', t: clock.now(), e: clock.now() + 60_000, n: 0, s: sub });
-  /** A server reading the auth cookie with a sealer that counts its opens, and a client holding one keep-alive connection to it. */
-  async function keepAlive(cacheEntries: number) {
+  const sealed = (sub: string) => `auth=${sealer.seal({ i: idToken({ sub }), a: 'a', r: 'r', t: clock.now(), e: clock.now() + 60_000, n: 0, s: sub })}`;
+  /**
+   * A server reading the auth cookie with a sealer that counts its opens (`/clear` also clears it), and clients that each
+   * hold one keep-alive connection to it.
+   */
+  async function keepAlive(cacheEntries: number, maxBytes = 12 * 1024) {
     const counts = { opens: 0, connections: 0 };
     const counting: Sealer = { seal: (value) => sealer.seal(value), open: (value) => (counts.opens++, sealer.open(value)) };
-    const cookie = createTokenCookie({ secure: false, mode: 'persistent', sealer: counting, cacheEntries, now: clock.now, maxBytes: 12 * 1024 });
+    const cookie = createTokenCookie({ secure: false, mode: 'persistent', sealer: counting, cacheEntries, now: clock.now, maxBytes });
     const server: Server = express()
       .get('/', (req, res) => void res.json({ sub: cookie.read(req)?.claims.sub ?? null }))
+      .get('/clear', (req, res) => {
+        const sub = cookie.read(req)?.claims.sub ?? null;
+        cookie.clear(req, res);
+        res.json({ sub });
+      })
       .listen(0, '127.0.0.1');
     await new Promise((resolve) => server.once('listening', resolve));
     server.on('connection', () => counts.connections++);
-    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const subOf = async (cookieHeader?: string) => {
-      const res = await fetchVia(agent, url, cookieHeader);
-      return (JSON.parse(res) as { sub: string | null }).sub;
+    const agents: Agent[] = [];
+    const client = () => {
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      agents.push(agent);
+      /** The sub the server read from `cookieHeader`, over this client's one connection. */
+      return (cookieHeader?: string, path = '/') =>
+        new Promise<string | null>((resolve, reject) => {
+          const headers = cookieHeader === undefined ? {} : { cookie: cookieHeader };
+          get(`http://127.0.0.1:${(server.address() as AddressInfo).port}${path}`, { agent, headers }, (res) => {
+            let body = '';
+            res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve((JSON.parse(body) as { sub: string | null }).sub));
+          }).on('error', reject);
+        });
     };
     const close = () => {
-      agent.destroy();
+      for (const agent of agents) agent.destroy();
       server.closeAllConnections();
       return new Promise((resolve) => server.close(resolve));
     };
-    return { counts, subOf, close };
+    return { counts, client, close };
   }
-  /** A GET over the agent's one connection; the body as text. */
-  const fetchVia = (agent: Agent, url: string, cookieHeader?: string) =>
-    new Promise<string>((resolve, reject) => {
-      get(url, { agent, headers: cookieHeader === undefined ? {} : { cookie: cookieHeader } }, (res) => {
-        let body = '';
-        res.setEncoding('utf8').on('data', (chunk) => (body += chunk)).on('end', () => resolve(body));
-      }).on('error', reject);
-    });
 
   test('one keep-alive connection carrying several users\' cookies, as a proxy\'s does: every request reads its own session', async () => {
-    const { counts, subOf, close } = await keepAlive(1000);
+    const { counts, client, close } = await keepAlive(1000);
     try {
-      const [alice, bob] = [`auth=${sealed('alice')}`, `auth=${sealed('bob')}`];
+      const send = client();
+      const [alice, bob] = [sealed('alice'), sealed('bob')];
       const seen = [];
-      for (const header of [alice, alice, bob, alice, undefined, bob, `other=1; ${alice}`, 'auth=tampered', alice]) seen.push(await subOf(header));
+      for (const header of [alice, alice, bob, alice, undefined, bob, `other=1; ${alice}`, 'auth=tampered', alice]) seen.push(await send(header));
       expect(seen).toEqual(['alice', 'alice', 'bob', 'alice', null, 'bob', 'alice', null, 'alice']);
       expect(counts.connections).toBe(1);
-      // Each sealed value opened once (the tampered one fails every time it is sent); repeats come from the memo.
+      // Each sealed value opened once; the tampered one fails to open.
+      expect(counts.opens).toBe(3);
+    } finally {
+      await close();
+    }
+  });
+
+  // A one-entry LRU that the other connection's cookie evicts: what is not opened again comes from the connection's memo.
+  const [alice, bob] = [sealed('alice'), sealed('bob')];
+
+  test('a connection sending its cookie again is answered from the connection, whatever the shared memo evicted', async () => {
+    const { counts, client, close } = await keepAlive(1);
+    try {
+      const [first, second] = [client(), client()];
+      expect([await first(alice), await second(bob), await first(alice)]).toEqual(['alice', 'bob', 'alice']);
+      expect(counts.opens).toBe(2);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a response that clears the cookie forgets the connection\'s', async () => {
+    const { counts, client, close } = await keepAlive(1);
+    try {
+      const [first, second] = [client(), client()];
+      expect([await first(alice), await second(bob), await first(alice, '/clear'), await first(alice)]).toEqual(['alice', 'bob', 'alice', 'alice']);
+      expect(counts.opens).toBe(3);
+    } finally {
+      await close();
+    }
+  });
+
+  test('a Cookie header over maxBytes is not kept for its connection', async () => {
+    const { counts, client, close } = await keepAlive(1, 4096);
+    try {
+      const [first, second] = [client(), client()];
+      const padded = `pad=${'x'.repeat(4096)}; ${alice}`;
+      expect([await first(padded), await second(bob), await first(padded)]).toEqual(['alice', 'bob', 'alice']);
       expect(counts.opens).toBe(3);
     } finally {
       await close();
@@ -245,10 +291,10 @@ describe('the memo of opened cookies', () => {
   });
 
   test('with the memo off (0 entries) every request opens its cookie', async () => {
-    const { counts, subOf, close } = await keepAlive(0);
+    const { counts, client, close } = await keepAlive(0);
     try {
-      const alice = `auth=${sealed('alice')}`;
-      for (let i = 0; i < 3; i++) expect(await subOf(alice)).toBe('alice');
+      const send = client();
+      for (let i = 0; i < 3; i++) expect(await send(sealed('alice'))).toBe('alice');
       expect(counts.opens).toBe(3);
     } finally {
       await close();
