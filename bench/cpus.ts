@@ -1,52 +1,59 @@
 import { execFileSync } from 'node:child_process';
 
 /**
- * Servers under test on one CPU, the load generator (this process) on another, with util-linux's `taskset`:
- * neither migrates and they never share a core, which halves the spread of the throughput ratios on a shared VM.
+ * Servers under test on one logical CPU, the load generator (this process) on another, with util-linux's `taskset`:
+ * neither migrates and they never run on the same CPU, which halves the spread of the throughput ratios on a shared VM.
  * Where it cannot pin (no taskset, fewer than two CPUs), the bench runs unpinned and says why.
  */
 export interface Pinning {
   /** What RESULTS.md says about it. */
   note: string;
-  /** Every thread of the server process `pid` onto the servers' CPU (threads it starts later inherit it). */
+  /** Every thread of the server process `pid` onto the servers' CPU (threads it starts later inherit it). Throws if taskset fails. */
   server(pid: number): void;
   /** This process back on every CPU it had. */
   release(): void;
 }
 
-const taskset = (...args: string[]) => execFileSync('taskset', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+const taskset = (...args: string[]) => execFileSync('taskset', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-/** The CPUs in what `taskset -p -c` prints: "pid 42's current affinity list: 0,2-4" → [0, 2, 3, 4]. */
+/** The CPUs in what `taskset -p -c` prints: "pid 42's current affinity list: 0,2-4" → [0, 2, 3, 4]. Throws on anything else. */
 export function affinityList(printed: string): number[] {
-  return printed
-    .slice(printed.lastIndexOf(':') + 1)
-    .trim()
-    .split(',')
-    .flatMap((range) => {
-      const [from, to = from] = range.split('-').map(Number) as [number, number?];
-      return Array.from({ length: to! - from + 1 }, (_, i) => from + i);
-    });
+  const list = /affinity list: ([\d,-]+)\s*$/.exec(printed)?.[1];
+  if (!list) throw new Error(`unexpected taskset output: ${JSON.stringify(printed)}`);
+  return list.split(',').flatMap((range) => {
+    const [from, to = from] = range.split('-').map(Number) as [number, number?];
+    if (!Number.isInteger(from) || !Number.isInteger(to) || to! < from) throw new Error(`unexpected CPU range "${range}" in ${JSON.stringify(printed)}`);
+    return Array.from({ length: to! - from + 1 }, (_, i) => from + i);
+  });
 }
 
 const unpinned = (why: string): Pinning => ({ note: `Not pinned to CPUs: ${why}.`, server() {}, release() {} });
+const reason = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0]! : String(error));
 
 export function pinCpus(): Pinning {
   let cpus: number[];
   try {
     cpus = affinityList(taskset('-p', '-c', String(process.pid)));
-  } catch {
-    return unpinned('`taskset` (util-linux) did not answer');
+  } catch (error) {
+    return unpinned(`\`taskset -p\` (util-linux) did not answer as expected (${reason(error)})`);
   }
   if (cpus.length < 2) return unpinned('this process may use only one CPU');
   const [serverCpu, loadCpu] = cpus as [number, number];
+  const release = () => void taskset('-a', '-p', '-c', cpus.join(','), String(process.pid));
   try {
     taskset('-a', '-p', '-c', String(loadCpu), String(process.pid));
-  } catch {
-    return unpinned('`taskset` may not set this process\'s CPUs');
+  } catch (error) {
+    // `-a` sets one thread after another: put back any it had moved.
+    try {
+      release();
+    } catch {
+      // The note below says the run is unpinned; a thread left on one CPU only makes it noisier.
+    }
+    return unpinned(`\`taskset\` could not set this process's CPUs (${reason(error)})`);
   }
   return {
-    note: `Pinned with \`taskset\`: every server process on CPU ${serverCpu}, the load generator (the parent process) on CPU ${loadCpu}.`,
+    note: `Pinned with \`taskset\`: every server under test on CPU ${serverCpu}, the load generator (the parent process) on CPU ${loadCpu}.`,
     server: (pid) => void taskset('-a', '-p', '-c', String(serverCpu), String(pid)),
-    release: () => void taskset('-a', '-p', '-c', cpus.join(','), String(process.pid)),
+    release,
   };
 }

@@ -77,7 +77,12 @@ async function start(server: Row['server'], redis: BenchRedis | undefined, pinni
     : server === 'bare-busy'
       ? startServer('bare', { busyUs: String(BUSY_US) })
       : startServer(server));
-  pinning.server(started.pid);
+  try {
+    pinning.server(started.pid);
+  } catch (error) {
+    await started.stop();
+    throw error;
+  }
   return started;
 }
 
@@ -239,8 +244,11 @@ export async function pageScenario(mode: Mode): Promise<Section> {
       ],
     };
   } finally {
-    await fleet?.stop();
-    await redis?.stop();
-    pinning.release();
+    try {
+      await fleet?.stop();
+      await redis?.stop();
+    } finally {
+      pinning.release();
+    }
   }
 }
