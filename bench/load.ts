@@ -39,13 +39,13 @@ export interface Plan {
 
 /**
  * Short rounds, many of them: the interval of a median narrows with the square root of the rounds. Full mode runs
- * 2 to 12 blocks of 8 rounds: at least two sets of processes, and more only while a target is still undecided
- * (on a shared 2-core VM, 48 rounds left a target or two undecided in three runs of four; 12 blocks take up to ~20 minutes).
+ * 2 to 6 blocks of 8 rounds: at least two sets of processes, and more only while a target is still undecided
+ * (6 blocks keep the whole bench near 10 minutes; with 12, scenario 1 alone ran past 12 minutes on a noisy shared VM).
  */
 export const plan = ({ quick, seed }: Mode): Plan =>
   quick
     ? { warmupS: 0.5, roundS: 0.5, connections: 10, blockRounds: 6, minBlocks: 1, maxBlocks: 1, seed }
-    : { warmupS: 1, roundS: 0.5, connections: 10, blockRounds: 8, minBlocks: 2, maxBlocks: 12, seed };
+    : { warmupS: 1, roundS: 0.5, connections: 10, blockRounds: 8, minBlocks: 2, maxBlocks: 6, seed };
 
 /** The round counts at which the figures are looked at: the end of every block from minBlocks on. */
 export function looks({ blockRounds, minBlocks, maxBlocks }: Pick<Plan, 'blockRounds' | 'minBlocks' | 'maxBlocks'>): number[] {

@@ -48,7 +48,7 @@ async function main() {
   setTimeout(() => {
     console.error('bench: time limit reached, giving up');
     process.exit(2);
-  }, (quick ? 3 : 12) * 60_000).unref();
+  }, (quick ? 3 : 20) * 60_000).unref();
   const started = Date.now();
   const loadBefore = loadavg()[0]!;
   if (loadBefore > 1) console.warn(`load average ${num(loadBefore, 2)}: something else is running, expect noisy figures`);
