@@ -198,10 +198,13 @@ describe('the memo of opened cookies', () => {
   const sealer = createSealer(COOKIE_KEYS, 'auth-cookie');
   const sealed = (sub: string) => `auth=${sealer.seal({ i: idToken({ sub }), a: 'a', r: 'r', t: clock.now(), e: clock.now() + 60_000, n: 0, s: sub })}`;
   /**
-   * A server reading the auth cookie with a sealer that counts its opens (`/clear` also clears it), and clients that each
-   * hold one keep-alive connection to it.
+   * Runs `body` against a server reading the auth cookie with a sealer that counts its opens (`/clear` also clears it),
+   * with clients that each hold one keep-alive connection to it; closes both ends afterwards.
    */
-  async function keepAlive(cacheEntries: number, maxBytes = 12 * 1024) {
+  async function onKeepAlive(
+    { cacheEntries, maxBytes = 12 * 1024 }: { cacheEntries: number; maxBytes?: number },
+    body: (kit: { counts: { opens: number; connections: number }; client: () => (cookieHeader?: string, path?: string) => Promise<string | null> }) => Promise<void>,
+  ) {
     const counts = { opens: 0, connections: 0 };
     const counting: Sealer = { seal: (value) => sealer.seal(value), open: (value) => (counts.opens++, sealer.open(value)) };
     const cookie = createTokenCookie({ secure: false, mode: 'persistent', sealer: counting, cacheEntries, now: clock.now, maxBytes });
@@ -229,77 +232,57 @@ describe('the memo of opened cookies', () => {
           }).on('error', reject);
         });
     };
-    const close = () => {
+    try {
+      await body({ counts, client });
+    } finally {
       for (const agent of agents) agent.destroy();
       server.closeAllConnections();
-      return new Promise((resolve) => server.close(resolve));
-    };
-    return { counts, client, close };
+      await new Promise((resolve) => server.close(resolve));
+    }
   }
 
-  test('one keep-alive connection carrying several users\' cookies, as a proxy\'s does: every request reads its own session', async () => {
-    const { counts, client, close } = await keepAlive(1000);
-    try {
+  const [alice, bob] = [sealed('alice'), sealed('bob')];
+
+  test('one keep-alive connection carrying several users\' cookies, as a proxy\'s does: every request reads its own session', () =>
+    onKeepAlive({ cacheEntries: 1000 }, async ({ counts, client }) => {
       const send = client();
-      const [alice, bob] = [sealed('alice'), sealed('bob')];
       const seen = [];
       for (const header of [alice, alice, bob, alice, undefined, bob, `other=1; ${alice}`, 'auth=tampered', alice]) seen.push(await send(header));
       expect(seen).toEqual(['alice', 'alice', 'bob', 'alice', null, 'bob', 'alice', null, 'alice']);
       expect(counts.connections).toBe(1);
       // Each sealed value opened once; the tampered one fails to open.
       expect(counts.opens).toBe(3);
-    } finally {
-      await close();
-    }
-  });
+    }));
 
   // A one-entry LRU that the other connection's cookie evicts: what is not opened again comes from the connection's memo.
-  const [alice, bob] = [sealed('alice'), sealed('bob')];
-
-  test('a connection sending its cookie again is answered from the connection, whatever the shared memo evicted', async () => {
-    const { counts, client, close } = await keepAlive(1);
-    try {
+  test('a connection sending its cookie again is answered from the connection, whatever the shared memo evicted', () =>
+    onKeepAlive({ cacheEntries: 1 }, async ({ counts, client }) => {
       const [first, second] = [client(), client()];
       expect([await first(alice), await second(bob), await first(alice)]).toEqual(['alice', 'bob', 'alice']);
       expect(counts.opens).toBe(2);
-    } finally {
-      await close();
-    }
-  });
+    }));
 
-  test('a response that clears the cookie forgets the connection\'s', async () => {
-    const { counts, client, close } = await keepAlive(1);
-    try {
+  test('a response that clears the cookie forgets the connection\'s', () =>
+    onKeepAlive({ cacheEntries: 1 }, async ({ counts, client }) => {
       const [first, second] = [client(), client()];
       expect([await first(alice), await second(bob), await first(alice, '/clear'), await first(alice)]).toEqual(['alice', 'bob', 'alice', 'alice']);
       expect(counts.opens).toBe(3);
-    } finally {
-      await close();
-    }
-  });
+    }));
 
-  test('a Cookie header over maxBytes is not kept for its connection', async () => {
-    const { counts, client, close } = await keepAlive(1, 4096);
-    try {
+  test('a Cookie header over maxBytes is not kept for its connection', () =>
+    onKeepAlive({ cacheEntries: 1, maxBytes: 4096 }, async ({ counts, client }) => {
       const [first, second] = [client(), client()];
       const padded = `pad=${'x'.repeat(4096)}; ${alice}`;
       expect([await first(padded), await second(bob), await first(padded)]).toEqual(['alice', 'bob', 'alice']);
       expect(counts.opens).toBe(3);
-    } finally {
-      await close();
-    }
-  });
+    }));
 
-  test('with the memo off (0 entries) every request opens its cookie', async () => {
-    const { counts, client, close } = await keepAlive(0);
-    try {
+  test('with the memo off (0 entries) every request opens its cookie', () =>
+    onKeepAlive({ cacheEntries: 0 }, async ({ counts, client }) => {
       const send = client();
-      for (let i = 0; i < 3; i++) expect(await send(sealed('alice'))).toBe('alice');
+      for (let i = 0; i < 3; i++) expect(await send(alice)).toBe('alice');
       expect(counts.opens).toBe(3);
-    } finally {
-      await close();
-    }
-  });
+    }));
 });
 
 describe('the auth cookie in the app', () => {
