@@ -70,6 +70,9 @@ export async function startRedisServer({ args = [] }: { args?: string[] } = {}):
   const signal = (name: NodeJS.Signals) => {
     if (child?.exitCode === null && child.signalCode === null) child.kill(name);
   };
+  // A process that exits without stopping it (the bench's watchdog, say) must not leave the server running.
+  const orphaned = () => signal('SIGKILL');
+  process.on('exit', orphaned);
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
@@ -84,6 +87,7 @@ export async function startRedisServer({ args = [] }: { args?: string[] } = {}):
     pause: () => signal('SIGSTOP'),
     resume: () => signal('SIGCONT'),
     async stop() {
+      process.off('exit', orphaned);
       await killChild(child);
       child = undefined;
       await rm(dir, { recursive: true, force: true });
