@@ -1,19 +1,12 @@
 import { expect, test } from '@jest/globals';
 import { execFile } from 'node:child_process';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { redisServerInstalled } from '../helpers/redis-server.js';
+import { redisReachable } from '../helpers/redis.js';
 
 const HELPER = fileURLToPath(new URL('../helpers/redis-server.ts', import.meta.url));
-const answers = (port: number) =>
-  new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
+const answers = (port: number) => redisReachable(`redis://127.0.0.1:${port}`);
 
 // The bench's watchdog ends its process with process.exit: the private redis-server of the (b-redis) row went on running.
 test('a process that exits without stopping its redis-server leaves none running', async () => {
