@@ -77,6 +77,12 @@ export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, max
     return session;
   };
 
+  /** What this response now holds, for the rest of the request; the connection's memo no longer describes the browser's cookie. */
+  const wrote = (req: Request, session: AuthSession | null) => {
+    written.set(req, session);
+    if (req.socket) lastOn?.delete(req.socket);
+  };
+
   /** Our cookies' lines in the response are replaced as a set (a renewal, then a logout): other cookies stay. */
   const putLines = (res: Response, lines: string[]) => {
     const present = res.getHeader('Set-Cookie');
@@ -119,13 +125,11 @@ export function createTokenCookie({ secure, mode, sealer, cacheEntries, now, max
         ...values.map((value, index) => serialize(chunkName(cookieName, index), value, options)),
         ...leftovers.map((other) => serialize(other, '', expired)),
       ]);
-      written.set(req, session);
-      if (req.socket) lastOn?.delete(req.socket);
+      wrote(req, session);
     },
     clear(req, res) {
       putLines(res, [cookieName, ...chunksSent(req)].map((other) => serialize(other, '', expired)));
-      written.set(req, null);
-      if (req.socket) lastOn?.delete(req.socket);
+      wrote(req, null);
     },
   };
 }
