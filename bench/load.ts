@@ -33,23 +33,29 @@ export interface Plan {
   /** Blocks before the first look at the figures, and the most there will be. */
   minBlocks: number;
   maxBlocks: number;
+  /** The figures are looked at every this many rounds (a whole number of blocks), from minBlocks on. */
+  lookRounds: number;
   /** Seeds the order of the targets in each round (printed in RESULTS.md, so a run can be repeated). */
   seed: number;
 }
 
 /**
- * Short rounds, many of them: the interval of a median narrows with the square root of the rounds. Full mode runs
- * 2 to 6 blocks of 8 rounds: at least two sets of processes, and more only while a target is still undecided
- * (6 blocks keep the whole bench near 10 minutes; with 12, scenario 1 alone ran past 12 minutes on a noisy shared VM).
+ * Short rounds, many of them: the interval of a median narrows with the square root of the rounds. Two identical servers
+ * measured back to back differ as much in slots of 0.25 s as of 1 s (this VM drifts over seconds), so slots are short and
+ * rounds many: 32 to 96, looked at every 16, in blocks of 8 on fresh processes. On a shared VM identical processes' medians
+ * differ by up to 10 % for their whole life, and 4 to 12 sets of processes average that out better than 2 to 6 did (with
+ * blocks of 8 rounds of 0.5 s, the control b2 / b once read 1.08, 1.02–1.20). At most 96 rounds: the bench near 12 minutes.
  */
 export const plan = ({ quick, seed }: Mode): Plan =>
   quick
-    ? { warmupS: 0.5, roundS: 0.5, connections: 10, blockRounds: 6, minBlocks: 1, maxBlocks: 1, seed }
-    : { warmupS: 1, roundS: 0.5, connections: 10, blockRounds: 8, minBlocks: 2, maxBlocks: 6, seed };
+    ? { warmupS: 0.5, roundS: 0.5, connections: 10, blockRounds: 6, minBlocks: 1, maxBlocks: 1, lookRounds: 6, seed }
+    : { warmupS: 1, roundS: 0.25, connections: 10, blockRounds: 8, minBlocks: 4, maxBlocks: 12, lookRounds: 16, seed };
 
-/** The round counts at which the figures are looked at: the end of every block from minBlocks on. */
-export function looks({ blockRounds, minBlocks, maxBlocks }: Pick<Plan, 'blockRounds' | 'minBlocks' | 'maxBlocks'>): number[] {
-  return Array.from({ length: maxBlocks - minBlocks + 1 }, (_, i) => (minBlocks + i) * blockRounds);
+/** The round counts at which the figures are looked at: every lookRounds from the end of block minBlocks on. */
+export function looks({ blockRounds, minBlocks, maxBlocks, lookRounds }: Pick<Plan, 'blockRounds' | 'minBlocks' | 'maxBlocks' | 'lookRounds'>): number[] {
+  const counts: number[] = [];
+  for (let rounds = minBlocks * blockRounds; rounds <= maxBlocks * blockRounds; rounds += lookRounds) counts.push(rounds);
+  return counts;
 }
 
 /** The server processes one block of rounds runs on. */
@@ -86,7 +92,7 @@ export const SETTLE_NOTE = `${SETTLE_MS} ms of quiet between two measurements`;
  * Rounds of every step, in a fresh random order each round: whatever one measurement leaves behind on the machine
  * (a collector still running, a warm cache) lands on a different neighbour every time instead of always on the same one.
  * Each block of rounds runs on fresh server processes: two identical processes can differ by a few per cent for their
- * whole life (memory layout, compiled code), and several blocks average that out. After each block from minBlocks on,
+ * whole life (memory layout, compiled code), and several blocks average that out. At each look (see looks()),
  * `enough()` says whether to stop. Returns how many rounds and blocks ran.
  */
 export async function inRounds<T>(steps: number, plan: Omit<Plan, 'warmupS' | 'roundS' | 'connections'>, block: Block<T>, step: (servers: T, index: number) => Promise<void>, enough: () => boolean): Promise<{ rounds: number; blocks: number }> {
@@ -104,7 +110,8 @@ export async function inRounds<T>(steps: number, plan: Omit<Plan, 'warmupS' | 'r
     } finally {
       await block.close();
     }
-    if (blocks >= plan.minBlocks && (blocks === plan.maxBlocks || enough())) return { rounds, blocks };
+    const look = blocks >= plan.minBlocks && (rounds - plan.minBlocks * plan.blockRounds) % plan.lookRounds === 0;
+    if (blocks === plan.maxBlocks || (look && enough())) return { rounds, blocks };
   }
   return { rounds, blocks: plan.maxBlocks };
 }
@@ -113,8 +120,8 @@ export async function cannon(target: Target, seconds: number, connections: numbe
   const latencies: number[] = [];
   const cpuBefore = await target.cpu?.();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
-    // autocannon checks its deadline once per sample: samples of 100 ms let a round last half a second.
-    const options = { url: target.url, headers: target.headers, duration: seconds, connections, pipelining: 1, sampleInt: 100 };
+    // autocannon checks its deadline once per sample: samples of 50 ms let a round last a quarter of a second.
+    const options = { url: target.url, headers: target.headers, duration: seconds, connections, pipelining: 1, sampleInt: 50 };
     const instance = autocannon(options, (error, done) => (error ? reject(error) : resolve(done)));
     instance.on('response', (_client, _status, _bytes, ms) => latencies.push(ms));
   });
