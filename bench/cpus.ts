@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 
 /**
  * Servers under test on one logical CPU, the load generator (this process) on another, with util-linux's `taskset`:
@@ -55,5 +55,44 @@ export function pinCpus(): Pinning {
     note: `Pinned with \`taskset\`: every server under test on CPU ${serverCpu}, the load generator (the parent process) on CPU ${loadCpu}.`,
     server: (pid) => void taskset('-a', '-p', '-c', String(serverCpu), String(pid)),
     release,
+  };
+}
+
+/** Spins in slices of 20 ms, so that it still hears its parent go away (the IPC channel closing) and exits. */
+const SPIN = "process.on('disconnect', () => process.exit()); const spin = () => { for (const end = Date.now() + 20; Date.now() < end; ); setImmediate(spin); }; spin();";
+
+export interface Spinners {
+  /** What RESULTS.md says about them. */
+  note: string;
+  pids: number[];
+  /** Ends every spinner; they also end by themselves when this process does. */
+  stop(): void;
+}
+
+/**
+ * A busy loop at SCHED_IDLE priority (util-linux's `chrt --idle`) on each CPU of this process: it runs only when nothing
+ * else wants the CPU, so no CPU ever idles. On this VM a CPU that idled between two measurements came back at another speed:
+ * two identical servers measured back to back differed by sd(log ratio) 0.24–0.31 without spinners, 0.10–0.15 with them.
+ */
+export function spinIdleCpus(): Spinners {
+  let cpus: number[];
+  try {
+    cpus = affinityList(taskset('-p', '-c', String(process.pid)));
+    execFileSync('chrt', ['--idle', '0', 'true'], { stdio: 'ignore' });
+  } catch (error) {
+    return { note: `CPUs left to idle between measurements: \`taskset\` or \`chrt --idle\` (util-linux) failed (${reason(error)}).`, pids: [], stop() {} };
+  }
+  const children: ChildProcess[] = cpus.map((cpu) =>
+    spawn('chrt', ['--idle', '0', 'taskset', '-c', String(cpu), process.execPath, '-e', SPIN], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }),
+  );
+  const stop = () => {
+    for (const child of children) child.kill();
+    process.off('exit', stop);
+  };
+  process.on('exit', stop);
+  return {
+    note: `A busy loop at idle priority (\`chrt --idle\`) on each of CPUs ${cpus.join(', ')} throughout: no CPU idles between two measurements, which on a VM lets it come back at another speed (they count in the load average after the run).`,
+    pids: children.map((child) => child.pid!),
+    stop,
   };
 }
