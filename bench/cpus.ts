@@ -83,7 +83,9 @@ export function spinIdleCpus(): Spinners {
     return { note: `CPUs left to idle between measurements: \`taskset\` or \`chrt --idle\` (util-linux) failed (${reason(error)}).`, pids: [], stop() {} };
   }
   const children: ChildProcess[] = cpus.map((cpu) =>
-    spawn('chrt', ['--idle', '0', 'taskset', '-c', String(cpu), process.execPath, '-e', SPIN], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] }),
+    spawn('chrt', ['--idle', '0', 'taskset', '-c', String(cpu), process.execPath, '-e', SPIN], { stdio: ['ignore', 'ignore', 'ignore', 'ipc'] })
+      // A spinner that could not start only makes the run noisier: said, not fatal.
+      .on('error', (error) => console.warn(`idle-priority spinner on CPU ${cpu} failed: ${error.message}`)),
   );
   const stop = () => {
     for (const child of children) child.kill();

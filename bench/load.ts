@@ -41,7 +41,7 @@ export interface Plan {
 
 /**
  * Short rounds, many of them: the interval of a median narrows with the square root of the rounds. Two identical servers
- * measured back to back differ as much in slots of 0.25 s as of 1 s (this VM drifts over seconds), so slots are short and
+ * measured back to back differ as much in slots of 0.25 s as of 1 s (the machine's speed changes between slots, not within), so slots are short and
  * rounds many: 32 to 96, looked at every 16, in blocks of 8 on fresh processes. On a shared VM identical processes' medians
  * differ by up to 10 % for their whole life, and 4 to 12 sets of processes average that out better than 2 to 6 did (with
  * blocks of 8 rounds of 0.5 s, the control b2 / b once read 1.08, 1.02–1.20). At most 96 rounds: the bench near 12 minutes.
