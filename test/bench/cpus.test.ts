@@ -1,8 +1,10 @@
 import { expect, test } from '@jest/globals';
 import { execFile, execFileSync } from 'node:child_process';
+import { readlinkSync, realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { affinityList, spinIdleCpus } from '../../bench/cpus.js';
+import { eventually } from '../helpers/eventually.js';
 
 const CPUS = fileURLToPath(new URL('../../bench/cpus.ts', import.meta.url));
 const alive = (pid: number) => {
@@ -13,12 +15,16 @@ const alive = (pid: number) => {
     return false;
   }
 };
-/** Until every pid has exited, or 2 s: a killed process is reaped a moment later. */
-async function gone(pids: number[]): Promise<boolean> {
-  const deadline = Date.now() + 2000;
-  while (pids.some(alive) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-  return !pids.some(alive);
-}
+/** The process runs this Node binary (comm is no help: Node 24 names its main thread MainThread). */
+const runsNode = (pid: number) => {
+  try {
+    return readlinkSync(`/proc/${pid}/exe`) === realpathSync(process.execPath);
+  } catch {
+    return false;
+  }
+};
+/** Every pid has exited (within 2 s): a killed process is reaped a moment later. */
+const gone = (pids: number[]) => eventually(() => !pids.some(alive), { everyMs: 20 });
 
 test('the CPUs taskset prints are read as a list, ranges expanded', () => {
   expect(affinityList("pid 42's current affinity list: 0,1\n")).toEqual([0, 1]);
@@ -38,7 +44,7 @@ test('a spinner per CPU, at idle priority and on that CPU alone, until stopped',
     const cpus = affinityList(execFileSync('taskset', ['-p', '-c', String(process.pid)], { encoding: 'utf8' }));
     expect(spinners.pids).toHaveLength(cpus.length);
     // chrt and taskset exec what they run: each pid ends up as the spinning node process.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(await eventually(() => spinners.pids.every(runsNode))).toBe(true);
     for (const [i, pid] of spinners.pids.entries()) {
       expect(execFileSync('chrt', ['-p', String(pid)], { encoding: 'utf8' })).toMatch(/policy: SCHED_IDLE/);
       expect(affinityList(execFileSync('taskset', ['-p', '-c', String(pid)], { encoding: 'utf8' }))).toEqual([cpus[i]]);

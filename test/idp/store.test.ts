@@ -14,6 +14,7 @@ import { openStore } from '../../idp/store/open.js';
 import { createSqliteBackend } from '../../idp/store/sqlite.js';
 import { startCheckpointer } from '../../idp/store/sqlite-checkpointer.js';
 import { recordingLogger } from '../helpers/chaos.js';
+import { eventually } from '../helpers/eventually.js';
 import { type TestIdp, browserCodeFlow, refreshTokens, startTestIdp, storeSuites } from '../helpers/idp.js';
 import { deleteRedisKeys } from '../helpers/redis.js';
 import { redisServerInstalled, startRedisServer } from '../helpers/redis-server.js';
@@ -260,10 +261,7 @@ async function inFileAlone(file: string, key: string): Promise<boolean> {
 }
 
 /** Polls until the checkpointer has copied the key into the file (false after 5 s). */
-async function checkpointed(file: string, key: string): Promise<boolean> {
-  for (const deadline = Date.now() + 5000; Date.now() < deadline; await setTimeout(50)) if (await inFileAlone(file, key)) return true;
-  return false;
-}
+const checkpointed = (file: string, key: string) => eventually(() => inFileAlone(file, key), { withinMs: 5000 });
 
 describe('the SQLite file', () => {
   const sqliteFile = (name: string) => path.join(dir, name, 'oidc.sqlite');
