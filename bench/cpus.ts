@@ -27,13 +27,16 @@ export function affinityList(printed: string): number[] {
   });
 }
 
+/** The CPUs this process may run on. Throws if taskset is missing or answers otherwise. */
+const ownCpus = () => affinityList(taskset('-p', '-c', String(process.pid)));
+
 const unpinned = (why: string): Pinning => ({ note: `Not pinned to CPUs: ${why}.`, server() {}, release() {} });
 const reason = (error: unknown) => (error instanceof Error ? error.message.split('\n')[0]! : String(error));
 
 export function pinCpus(): Pinning {
   let cpus: number[];
   try {
-    cpus = affinityList(taskset('-p', '-c', String(process.pid)));
+    cpus = ownCpus();
   } catch (error) {
     return unpinned(`\`taskset -p\` (util-linux) did not answer as expected (${reason(error)})`);
   }
@@ -77,7 +80,7 @@ export interface Spinners {
 export function spinIdleCpus(): Spinners {
   let cpus: number[];
   try {
-    cpus = affinityList(taskset('-p', '-c', String(process.pid)));
+    cpus = ownCpus();
     execFileSync('chrt', ['--idle', '0', 'true'], { stdio: 'ignore' });
   } catch (error) {
     return { note: `CPUs left to idle between measurements: \`taskset\` or \`chrt --idle\` (util-linux) failed (${reason(error)}).`, pids: [], stop() {} };
