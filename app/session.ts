@@ -33,11 +33,13 @@ export function displayClaims(idToken: string): Record<string, unknown> {
 
 /**
  * A session from a token response: on renewal `previous` supplies what the IdP did not send again, and the new id
- * token must name the same user (OIDC Core §12.2) — otherwise the answer is not this session's.
+ * token must name the same user (OIDC Core §12.2) — otherwise the answer is not this session's. `sentAt` is when the
+ * token request went out, so the session never outlives the token by the time the answer took.
  */
-export function sessionFromTokens(tokens: Tokens, now: number, previous?: AuthSession): AuthSession {
+export function sessionFromTokens(tokens: Tokens, sentAt: number, previous?: AuthSession): AuthSession {
   const idToken = tokens.id_token ?? previous?.idToken;
-  const expiresIn = tokens.expiresIn();
+  // The raw value, not expiresIn(), which counts down on the machine's clock and says 59 a millisecond later.
+  const expiresIn = tokens.expires_in;
   if (!idToken || !tokens.access_token || expiresIn === undefined) {
     throw new UnusableAnswerError('token response lacks an id token, an access token or expires_in');
   }
@@ -52,8 +54,8 @@ export function sessionFromTokens(tokens: Tokens, now: number, previous?: AuthSe
     accessToken: tokens.access_token,
     refreshToken: tokens.refresh_token ?? previous?.refreshToken,
     claims,
-    issuedAt: now,
-    expiresAt: now + expiresIn * 1000,
+    issuedAt: sentAt,
+    expiresAt: sentAt + expiresIn * 1000,
     renewals: previous ? previous.renewals + 1 : 0,
     sid,
     signInId: sid ? undefined : (previous?.signInId ?? randomBytes(16).toString('base64url')),

@@ -88,7 +88,7 @@ export function authSession(tokens: TokenSet, issuedAt = Date.now(), ttlMs = TOK
     access_token: tokens.accessToken,
     refresh_token: tokens.refreshToken,
     token_type: 'bearer',
-    expiresIn: () => ttlMs / 1000,
+    expires_in: ttlMs / 1000,
     claims: () => tokens.claims,
   };
   return sessionFromTokens(response as unknown as Tokens, issuedAt);

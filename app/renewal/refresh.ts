@@ -12,8 +12,10 @@ export function createRefresh(idp: IdpClient, now: () => number, logger: Logger)
   return async (session) => {
     if (!session.refreshToken) return { kind: 'refused', reason: 'no refresh token' };
     try {
-      const tokens = await client.refreshTokenGrant(await idp.configuration(), session.refreshToken);
-      return { kind: 'renewed', session: sessionFromTokens(tokens, now(), session) };
+      const configuration = await idp.configuration();
+      const sentAt = now();
+      const tokens = await client.refreshTokenGrant(configuration, session.refreshToken);
+      return { kind: 'renewed', session: sessionFromTokens(tokens, sentAt, session) };
     } catch (thrown) {
       const error = idpError(thrown);
       const phase = classifyRefreshFailure(error);

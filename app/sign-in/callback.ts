@@ -29,13 +29,14 @@ export function callback(
     }
     const configuration = await idp.configuration();
     try {
+      const sentAt = now();
       const tokens = await client.authorizationCodeGrant(configuration, new URL(req.originalUrl, config.baseUrl), {
         pkceCodeVerifier: transaction.codeVerifier,
         expectedState: transaction.state,
         expectedNonce: transaction.nonce,
         idTokenExpected: true,
       });
-      const session = sessionFromTokens(tokens, now());
+      const session = sessionFromTokens(tokens, sentAt);
       cookie.write(req, res, session);
       lifetimes.observe(session);
     } catch (thrown) {

@@ -1,4 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
+import type { CustomFetch } from 'openid-client';
 import request from 'supertest';
 import { callEndpoint, introspect } from '../helpers/idp.js';
 import { idpWithApps } from '../helpers/suite.js';
@@ -26,10 +27,11 @@ describe('login and pages', () => {
     const { cookie } = await signIn(app);
     expect(cookie.attributes).toMatchObject({ httponly: true, samesite: 'lax', path: '/' });
     expect(cookie.attributes.secure).toBeUndefined();
-    // Expires is in whole seconds, and the IdP may count 59 of the 60 (its own whole-second clock).
-    expect(Math.abs(expiresOf(cookie.attributes.expires) - (clock.now() + 60_000))).toBeLessThanOrEqual(2000);
+    expect(cookie.attributes['max-age']).toBe('60');
+    // Expires is in whole seconds.
+    expect(clock.now() + 60_000 - expiresOf(cookie.attributes.expires)).toBeLessThan(1000);
     const session = openAuthCookie(cookie.value)!;
-    expect([59_000, 60_000]).toContain(session.expiresAt - clock.now());
+    expect(session.expiresAt - clock.now()).toBe(60_000);
     const raw = Buffer.from(cookie.value, 'base64').toString('utf8');
     expect(raw).not.toContain(session.accessToken);
     expect(raw).not.toContain(session.refreshToken!);
@@ -90,7 +92,8 @@ describe('renewal', () => {
     expect(res.status).toBe(200);
     expect(suite.idp().refreshCalls()).toBe(before + 1);
     const renewed = authCookieOf(res)!;
-    expect(Math.abs(expiresOf(renewed.attributes.expires) - (clock.now() + 60_000))).toBeLessThanOrEqual(2000);
+    expect(renewed.attributes['max-age']).toBe('60');
+    expect(clock.now() + 60_000 - expiresOf(renewed.attributes.expires)).toBeLessThan(1000);
     const session = openAuthCookie(renewed.value)!;
     expect(session).toMatchObject({ issuedAt: clock.now(), expiresAt: clock.now() + 60_000, renewals: 1 });
     expect(session.refreshToken).not.toBe(openAuthCookie(cookie.value)!.refreshToken);
@@ -135,6 +138,26 @@ describe('renewal', () => {
     const res = await request(app).get('/about').set('Cookie', cookie.pair);
     expect(res.status).toBe(302);
     expect((await request(app).get('/').set('Cookie', cookie.pair)).text).toContain('You are not signed in');
+  });
+
+  test('the cookie lives expires_in counted from when the token request went out: a slow answer shortens it, never lengthens it', async () => {
+    const clock = testClock();
+    // The IdP answers the token endpoint 5 s (of the app's clock) after it was asked.
+    const slowTokenEndpoint: CustomFetch = async (url, options) => {
+      const res = await fetch(url, options as RequestInit);
+      if (new URL(url).pathname.endsWith('/token')) clock.advance(5_000);
+      return res;
+    };
+    const { app } = await bff({ clock, deps: { fetch: slowTokenEndpoint } });
+    const sentAt = clock.now();
+    const { cookie } = await signIn(app);
+    expect(cookie.attributes['max-age']).toBe('55');
+    expect(openAuthCookie(cookie.value)).toMatchObject({ issuedAt: sentAt, expiresAt: sentAt + 60_000 });
+    clock.advance(30_000);
+    const renewedAt = clock.now();
+    const renewed = authCookieOf(await request(app).get('/about').set('Cookie', cookie.pair))!;
+    expect(renewed.attributes['max-age']).toBe('55');
+    expect(openAuthCookie(renewed.value)).toMatchObject({ issuedAt: renewedAt, expiresAt: renewedAt + 60_000, renewals: 1 });
   });
 
   test('session-cookie mode: no Expires, the same expiry enforced from inside the cookie', async () => {

@@ -61,7 +61,7 @@ describe('classifyRefreshFailure of what idpError made of a failure: by how far 
 describe('sessionFromTokens on renewal', () => {
   const previous: AuthSession = { idToken: 'i', accessToken: 'a', refreshToken: 'r', claims: { sub: 'bob' }, issuedAt: 0, expiresAt: 60_000, renewals: 0 };
   const answer = (claims: Record<string, unknown> | undefined, accessToken = 'a2') =>
-    ({ access_token: accessToken, id_token: 'i2', token_type: 'bearer', expiresIn: () => 60, claims: () => claims }) as unknown as Tokens;
+    ({ access_token: accessToken, id_token: 'i2', token_type: 'bearer', expires_in: 60, expiresIn: () => 60, claims: () => claims }) as unknown as Tokens;
   test('an id token naming another user is not this session’s answer (OIDC Core §12.2)', () => {
     expect(() => sessionFromTokens(answer({ sub: 'mallory' }), 1000, previous)).toThrow(UnusableAnswerError);
   });
@@ -70,6 +70,11 @@ describe('sessionFromTokens on renewal', () => {
   });
   test('the same user: renewed, the refresh token kept when none came back', () => {
     expect(sessionFromTokens(answer({ sub: 'bob' }), 1000, previous)).toMatchObject({ accessToken: 'a2', refreshToken: 'r', renewals: 1, expiresAt: 61_000 });
+  });
+  test('the lifetime is the expires_in the IdP sent, whatever real time passed since the answer arrived', () => {
+    // openid-client's expiresIn() counts down on the machine's clock: one millisecond after the answer it says 59.
+    const aMillisecondLater = { ...answer({ sub: 'bob' }), expiresIn: () => 59 } as unknown as Tokens;
+    expect(sessionFromTokens(aMillisecondLater, 1000, previous)).toMatchObject({ issuedAt: 1000, expiresAt: 61_000 });
   });
 });
 
